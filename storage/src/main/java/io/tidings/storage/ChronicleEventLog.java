@@ -1,0 +1,534 @@
+package io.tidings.storage;
+
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NavigableSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+
+/**
+ * The {@link EventLog} on Chronicle Queue. This comment is the one place that states the format.
+ *
+ * <h2>Directory</h2>
+ * <pre>
+ *   tidings-log.properties  format=1, epoch=&lt;12 chars [0-9a-z]&gt;, roll=HOURLY|DAILY|…, created=…
+ *                           (written once at creation; format is checked on every open)
+ *   retention-floor         decimal index of the last event deleted by retention (absent: none deleted)
+ *   *.cq4                   Chronicle Queue roll files, one per roll period, named by its start (UTC)
+ *   *.cq4t                  Chronicle's own table stores (directory listing, locks)
+ * </pre>
+ *
+ * <h2>Record</h2>
+ * One Chronicle document per event; the document body is, big-endian:
+ * <pre>
+ *   u8   record version (1)
+ *   i64  append time, ms since the Unix epoch (assigned under the append lock, never decreasing)
+ *   u16  producer id length (0 = none), then its UTF-8 bytes
+ *   u16  type length, then UTF-8 bytes
+ *   u16  room count, then per room: u16 length, UTF-8 bytes
+ *   i32  data length, then the producer's JSON bytes verbatim
+ *   i32  CRC32C of every preceding byte of the record
+ * </pre>
+ *
+ * <h2>Offset</h2>
+ * The event's Chronicle index: {@code (cycle << sequenceBits) | sequence within the cycle}. It
+ * strictly increases in append order (with jumps where a file rolls). Clients see it with the
+ * epoch as {@link Offset}.
+ *
+ * <h2>Commit point and recovery</h2>
+ * An event is committed when its document is closed (Chronicle then marks the header complete) and,
+ * with {@link Durability#POWER_LOSS}, after the {@code msync} that covers it. Only then does
+ * {@link #head()} move past it, readers see it, and {@link #append} return. Cursors never read past
+ * {@link #head()}. A process killed mid-append leaves an incomplete header that Chronicle's recovery
+ * skips on reopen; every event whose append returned is intact (CRC-checked on read).
+ *
+ * <h2>Thread safety</h2>
+ * Shared and thread-safe. One appender is used under {@code appendLock} (appends from many threads
+ * are serialised; power-loss mode shares one msync among concurrent appends). Retention and cursor
+ * positioning are serialised by {@code retentionLock}, so a file is never deleted under a cursor.
+ * Each cursor owns its own tailer and is used by one thread at a time.
+ */
+final class ChronicleEventLog implements EventLog {
+    private final LogConfig config;
+    private final Path dir;
+    private final String epoch;
+    private final RollCycle rollCycle;
+    private final DateTimeFormatter fileNames;
+    private final SingleChronicleQueue queue;
+
+    private final ReentrantLock appendLock = new ReentrantLock();
+    private final ExcerptAppender appender;
+    private final RecordCodec writeCodec = new RecordCodec();
+    private final DedupeIndex dedupe;
+    private final SpaceGuard space;
+    private long lastTimeMillis;
+    private volatile long written;
+
+    private final Object syncMonitor = new Object();
+    private long synced;
+
+    private volatile long committed;
+    private final Object commitSignal = new Object();
+    private final AtomicInteger waiters = new AtomicInteger();
+
+    private final Object retentionLock = new Object();
+    private final Set<ChronicleCursor> cursors = ConcurrentHashMap.newKeySet();
+    private volatile long floor;
+    private volatile boolean closed;
+
+    private ChronicleEventLog(LogConfig config) {
+        this.config = config;
+        this.dir = config.dir().toAbsolutePath();
+        LogMeta meta = LogMeta.loadOrCreate(dir, config.roll(), config.readOnly());
+        this.epoch = meta.epoch();
+        this.rollCycle = meta.roll().cycle;
+        this.fileNames = DateTimeFormatter.ofPattern(rollCycle.format()).withZone(ZoneOffset.UTC);
+        this.floor = LogMeta.readFloor(dir);
+        SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(dir)
+                .rollCycle(rollCycle)
+                .timeProvider(config.clock()::getAsLong)
+                .readOnly(config.readOnly());
+        if (config.durability() == Durability.POWER_LOSS) builder.syncMode(SyncMode.SYNC);
+        this.queue = builder.build();
+        if (config.readOnly()) {
+            this.appender = null;
+            this.space = null;
+            this.dedupe = null;
+            this.committed = Long.MAX_VALUE;
+        } else {
+            this.appender = queue.createAppender();
+            this.appender.singleThreadedCheckDisabled(true);
+            try {
+                this.space = new SpaceGuard(dir, config.minFreeBytes());
+            } catch (IOException e) {
+                queue.close();
+                throw new UncheckedIOException("cannot inspect the file system of " + dir, e);
+            }
+            this.dedupe = new DedupeIndex(config.dedupeWindowMillis(), config.dedupeMaxIds());
+            long last = queue.lastIndex();
+            this.committed = Math.max(last, 0);
+            this.written = this.committed;
+            this.synced = this.committed;
+            recoverWriterState();
+        }
+    }
+
+    static ChronicleEventLog open(LogConfig config) {
+        return new ChronicleEventLog(config);
+    }
+
+    /** Restores the last append time (time never decreases across restarts) and the dedupe window. */
+    private void recoverWriterState() {
+        if (committed == 0) return;
+        long now = config.clock().getAsLong();
+        try (ChronicleCursor c = cursorAt(Position.TIME, now - config.dedupeWindowMillis())) {
+            for (Event e = c.next(); e != null; e = c.next()) {
+                lastTimeMillis = Math.max(lastTimeMillis, e.timeMillis());
+                if (e.producerId() != null) dedupe.remember(e.producerId(), new Appended(e.offset(), e.timeMillis(), false));
+            }
+        }
+        lastTimeMillis = Math.max(lastTimeMillis, timeAt(committed));
+    }
+
+    @Override
+    public String epoch() {
+        return epoch;
+    }
+
+    @Override
+    public Appended append(NewEvent event) {
+        return append(List.of(event)).get(0);
+    }
+
+    @Override
+    public List<Appended> append(List<NewEvent> events) {
+        if (config.readOnly()) throw new LogUnavailableException("log is open read-only");
+        List<Appended> out = new ArrayList<>(events.size());
+        if (events.isEmpty()) return out;
+        long bytes = 0;
+        for (NewEvent e : events) bytes += RecordCodec.estimateBytes(e);
+        long last;
+        appendLock.lock();
+        try {
+            if (closed) throw new LogUnavailableException("log is closed");
+            space.check(bytes);
+            long now = Math.max(lastTimeMillis, config.clock().getAsLong());
+            lastTimeMillis = now;
+            last = written;
+            for (NewEvent e : events) {
+                if (e.producerId() != null) {
+                    Appended original = dedupe.find(e.producerId(), now);
+                    if (original != null) {
+                        out.add(original);
+                        continue;
+                    }
+                }
+                last = write(now, e);
+                Appended a = new Appended(new Offset(epoch, last), now, false);
+                if (e.producerId() != null) dedupe.remember(e.producerId(), a);
+                out.add(a);
+            }
+            written = last;
+            if (config.durability() == Durability.PROCESS_CRASH) publish(last);
+        } catch (LogUnavailableException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new LogUnavailableException("append failed: " + e, e);
+        } finally {
+            appendLock.unlock();
+        }
+        if (config.durability() == Durability.POWER_LOSS) syncThrough(last);
+        return out;
+    }
+
+    private long write(long timeMillis, NewEvent e) {
+        byte[] record = writeCodec.encode(timeMillis, e);
+        try (DocumentContext dc = appender.writingDocument()) {
+            dc.wire().bytes().write(record, 0, writeCodec.length());
+        }
+        return appender.lastIndexAppended();
+    }
+
+    /** Group commit: one msync covers every append written before it; late arrivals wait for the next. */
+    private void syncThrough(long index) {
+        synchronized (syncMonitor) {
+            if (synced >= index) return;
+            long target;
+            appendLock.lock();
+            try {
+                target = written;
+                appender.sync();
+            } catch (RuntimeException e) {
+                throw new LogUnavailableException("msync failed: " + e, e);
+            } finally {
+                appendLock.unlock();
+            }
+            synced = target;
+            publish(target);
+        }
+    }
+
+    private void publish(long index) {
+        committed = index;
+        if (waiters.get() > 0) {
+            synchronized (commitSignal) {
+                commitSignal.notifyAll();
+            }
+        }
+    }
+
+    /** Parks the calling thread until the head passes {@code index}, the log closes, or the time is up. */
+    void awaitCommitAfter(long index, long nanos) throws InterruptedException {
+        waiters.incrementAndGet();
+        try {
+            synchronized (commitSignal) {
+                if (committed > index || closed) return;
+                commitSignal.wait(nanos / 1_000_000, (int) (nanos % 1_000_000));
+            }
+        } finally {
+            waiters.decrementAndGet();
+        }
+    }
+
+    long committed() {
+        return committed;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    int cycleOf(long index) {
+        return rollCycle.toCycle(index);
+    }
+
+    @Override
+    public Offset head() {
+        if (config.readOnly()) return new Offset(epoch, Math.max(queue.lastIndex(), 0));
+        return new Offset(epoch, committed);
+    }
+
+    @Override
+    public Offset firstAvailable() {
+        long first = queue.firstIndex();
+        return first <= 0 || first == Long.MAX_VALUE ? head() : new Offset(epoch, first);
+    }
+
+    @Override
+    public Cursor cursorAtStart() {
+        return cursorAt(Position.START, 0);
+    }
+
+    @Override
+    public Cursor cursorAtEnd() {
+        return cursorAt(Position.END, 0);
+    }
+
+    @Override
+    public Cursor cursorAtTime(long timeMillis) {
+        return cursorAt(Position.TIME, timeMillis);
+    }
+
+    @Override
+    public Cursor cursorAfter(Offset after) throws GapException {
+        if (!after.epoch().equals(epoch)) throw gap(Gap.Reason.OTHER_EPOCH);
+        long index = after.index();
+        synchronized (retentionLock) {
+            long head = head().index();
+            if (index > head) throw gap(Gap.Reason.AHEAD_OF_HEAD);
+            if (index < floor) throw gap(Gap.Reason.BEFORE_RETENTION);
+            if (index == floor) return cursorAt(Position.START, 0);
+            ChronicleCursor cursor = newCursor(cycleOf(index), index);
+            if (!cursor.skipPast(index)) {
+                cursor.close();
+                throw gap(Gap.Reason.UNKNOWN_OFFSET);
+            }
+            return cursor;
+        }
+    }
+
+    private GapException gap(Gap.Reason reason) {
+        return new GapException(new Gap(reason, firstAvailable()));
+    }
+
+    private enum Position { START, END, TIME }
+
+    private ChronicleCursor cursorAt(Position position, long timeMillis) {
+        synchronized (retentionLock) {
+            switch (position) {
+                case START: {
+                    long first = queue.firstIndex();
+                    boolean empty = first <= 0 || first == Long.MAX_VALUE;
+                    ChronicleCursor c = newCursor(empty ? queue.cycle() : cycleOf(first), floor);
+                    c.tailer().toStart();
+                    return c;
+                }
+                case END: {
+                    long head = head().index();
+                    ChronicleCursor c = newCursor(head == 0 ? queue.cycle() : cycleOf(head), head);
+                    if (head == 0) c.tailer().toStart();
+                    else c.skipPast(head);
+                    return c;
+                }
+                default: {
+                    long before = lastIndexBefore(timeMillis);
+                    if (before == 0) return cursorAt(Position.START, 0);
+                    ChronicleCursor c = newCursor(cycleOf(before), before);
+                    c.skipPast(before);
+                    return c;
+                }
+            }
+        }
+    }
+
+    private ChronicleCursor newCursor(int pinnedCycle, long position) {
+        if (closed) throw new LogUnavailableException("log is closed");
+        ExcerptTailer tailer = queue.createTailer();
+        tailer.singleThreadedCheckDisabled(true);
+        ChronicleCursor c = new ChronicleCursor(this, tailer, pinnedCycle, new Offset(epoch, position));
+        cursors.add(c);
+        return c;
+    }
+
+    void release(ChronicleCursor cursor) {
+        cursors.remove(cursor);
+    }
+
+    /**
+     * The index of the last event appended before {@code timeMillis}, or 0 if none. Times never
+     * decrease along the log, so: find the first cycle whose last event is at or after the time, then
+     * binary-search that cycle.
+     */
+    private long lastIndexBefore(long timeMillis) {
+        long first = queue.firstIndex();
+        if (first <= 0 || first == Long.MAX_VALUE) return 0;
+        try (ExcerptTailer t = queue.createTailer()) {
+            long previousLast = 0;
+            for (long cycleL : cycles()) {
+                int cycle = (int) cycleL;
+                long n = t.excerptsInCycle(cycle);
+                if (n <= 0) continue;
+                long last = rollCycle.toIndex(cycle, n - 1);
+                if (timeAt(t, last) < timeMillis) {
+                    previousLast = last;
+                    continue;
+                }
+                long lo = 0, hi = n - 1; // find the first seq with time >= timeMillis
+                while (lo < hi) {
+                    long mid = (lo + hi) >>> 1;
+                    if (timeAt(t, rollCycle.toIndex(cycle, mid)) >= timeMillis) hi = mid;
+                    else lo = mid + 1;
+                }
+                return lo == 0 ? previousLast : rollCycle.toIndex(cycle, lo - 1);
+            }
+            return previousLast;
+        }
+    }
+
+    private NavigableSet<Long> cycles() {
+        return queue.listCyclesBetween(queue.firstCycle(), queue.lastCycle());
+    }
+
+    private long timeAt(long index) {
+        try (ExcerptTailer t = queue.createTailer()) {
+            return timeAt(t, index);
+        }
+    }
+
+    /** Append time of the record at {@code index} (bytes 1..8 of the record), or -1 if unreadable. */
+    private static long timeAt(ExcerptTailer t, long index) {
+        if (!t.moveToIndex(index)) return -1;
+        try (DocumentContext dc = t.readingDocument()) {
+            if (!dc.isPresent()) return -1;
+            Bytes<?> b = dc.wire().bytes();
+            if (b.readRemaining() < 9) return -1;
+            byte[] head = new byte[9];
+            b.read(head, 0, 9);
+            return java.nio.ByteBuffer.wrap(head, 1, 8).getLong();
+        }
+    }
+
+    @Override
+    public int enforceRetention() {
+        Retention r = config.retention();
+        if (config.readOnly() || (r.maxAgeMillis() == 0 && r.maxBytes() == 0)) return 0;
+        synchronized (retentionLock) {
+            if (closed) return 0;
+            long now = config.clock().getAsLong();
+            int current = queue.lastCycle();
+            int pinned = Integer.MAX_VALUE;
+            for (ChronicleCursor c : cursors) pinned = Math.min(pinned, c.pinnedCycle());
+            long total = 0;
+            List<Long> cycles = new ArrayList<>(cycles());
+            for (long c : cycles) total += fileOf((int) c).length();
+            int deleted = 0;
+            try (ExcerptTailer t = queue.createTailer()) {
+                for (long cycleL : cycles) {
+                    int cycle = (int) cycleL;
+                    if (cycle >= current || cycle >= pinned) break;
+                    long n = t.excerptsInCycle(cycle);
+                    long lastIndex = n > 0 ? rollCycle.toIndex(cycle, n - 1) : 0;
+                    long newest = n > 0 ? timeAt(t, lastIndex) : -1;
+                    boolean tooOld = r.maxAgeMillis() > 0 && newest < now - r.maxAgeMillis();
+                    boolean tooBig = r.maxBytes() > 0 && total > r.maxBytes();
+                    if (!tooOld && !tooBig) break;
+                    File file = fileOf(cycle);
+                    if (lastIndex > floor) {
+                        LogMeta.writeFloor(dir, lastIndex); // state the loss before causing it
+                        floor = lastIndex;
+                    }
+                    total -= file.length();
+                    if (file.exists() && !file.delete()) break;
+                    deleted++;
+                }
+            }
+            if (deleted > 0) queue.refreshDirectoryListing();
+            return deleted;
+        }
+    }
+
+    File fileOf(int cycle) {
+        return dir.resolve(fileNames.format(Instant.ofEpochMilli((long) cycle * rollCycle.lengthInMillis())) + ".cq4").toFile();
+    }
+
+    @Override
+    public LogStats stats() {
+        long first = queue.firstIndex();
+        boolean empty = first <= 0 || first == Long.MAX_VALUE;
+        Offset head = head();
+        long files = 0, bytes = 0;
+        try (Stream<Path> list = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) list::iterator) {
+                if (p.getFileName().toString().endsWith(".cq4")) {
+                    files++;
+                    bytes += p.toFile().length();
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new LogStats(epoch, empty ? null : new Offset(epoch, first), head,
+                empty ? -1 : timeAt(first), empty ? -1 : timeAt(head.index()),
+                empty ? 0 : queue.entryCount(), (int) files, bytes);
+    }
+
+    @Override
+    public VerifyReport verify() {
+        List<String> damage = new ArrayList<>();
+        long scanned = 0, previousIndex = 0, previousTime = Long.MIN_VALUE;
+        try (ChronicleCursor c = (ChronicleCursor) cursorAtStart()) {
+            while (true) {
+                Event e;
+                try {
+                    e = c.next();
+                } catch (CorruptRecordException ex) {
+                    scanned++;
+                    note(damage, ex.getMessage());
+                    continue;
+                }
+                if (e == null) break;
+                scanned++;
+                long index = e.offset().index();
+                if (index <= previousIndex) note(damage, "index " + index + " does not increase (previous " + previousIndex + ")");
+                if (e.timeMillis() < previousTime) note(damage, "time goes backwards at index " + index);
+                previousIndex = index;
+                previousTime = e.timeMillis();
+            }
+        }
+        return new VerifyReport(stats(), scanned, List.copyOf(damage));
+    }
+
+    private static void note(List<String> damage, String what) {
+        if (damage.size() < VerifyReport.MAX_DAMAGE) damage.add(what);
+    }
+
+    @Override
+    public boolean isWritable() {
+        if (closed || config.readOnly()) return false;
+        appendLock.lock();
+        try {
+            return space.hasRoom();
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        appendLock.lock();
+        try {
+            synchronized (retentionLock) {
+                if (closed) return;
+                closed = true;
+                for (ChronicleCursor c : List.copyOf(cursors)) c.close();
+                if (appender != null) appender.close();
+                queue.close();
+            }
+        } finally {
+            appendLock.unlock();
+        }
+        synchronized (commitSignal) {
+            commitSignal.notifyAll();
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.tidings.storage;
+
+import java.util.List;
+
+/**
+ * The durable, append-only log of events: the heart of Tidings. Knows nothing of HTTP or
+ * WebSockets. The on-disk format, commit point and recovery rule are stated in
+ * {@link ChronicleEventLog} and docs/storage.md.
+ *
+ * <p>Thread-safety: all methods may be called from any thread. Appends are serialised internally;
+ * each {@link Cursor} belongs to one thread at a time.
+ */
+public interface EventLog extends AutoCloseable {
+
+    /** Opens (or creates) the log in {@code config.dir()}. */
+    static EventLog open(LogConfig config) {
+        return ChronicleEventLog.open(config);
+    }
+
+    /** The random id of this log, made when it was created. */
+    String epoch();
+
+    /**
+     * Appends one event and returns once it is committed (see {@link Durability}).
+     *
+     * @throws LogUnavailableException if the log cannot commit (disk full, closed, read-only, I/O error)
+     */
+    Appended append(NewEvent event);
+
+    /**
+     * Appends events in order, contiguously, and returns once all are committed. The batch is
+     * checked whole (sizes, free space) before anything is written.
+     */
+    List<Appended> append(List<NewEvent> events);
+
+    /** Offset of the last committed event, or {@link Offset#start} when nothing was ever appended. */
+    Offset head();
+
+    /** Offset of the first retained event, or {@link #head()} when the log holds none. */
+    Offset firstAvailable();
+
+    /** A cursor before the first retained event. */
+    Cursor cursorAtStart();
+
+    /** A cursor at the head: it returns only events committed from now on. */
+    Cursor cursorAtEnd();
+
+    /**
+     * A cursor positioned just after {@code after} (exclusive): its first event is the one that
+     * followed {@code after}. Fails rather than silently skipping anything.
+     *
+     * @throws GapException if the events after {@code after} are not all still in this log
+     */
+    Cursor cursorAfter(Offset after) throws GapException;
+
+    /** A cursor before the first event appended at or after {@code timeMillis}. */
+    Cursor cursorAtTime(long timeMillis);
+
+    /** Applies the retention policy now; returns the number of files deleted. */
+    int enforceRetention();
+
+    /** Extent of the log: cheap, no scan. */
+    LogStats stats();
+
+    /** Reads every record and reports count, extent and any damage. */
+    VerifyReport verify();
+
+    /** True while appends can be committed (open, not read-only, enough free disk). */
+    boolean isWritable();
+
+    @Override
+    void close();
+}
