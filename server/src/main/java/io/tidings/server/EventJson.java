@@ -1,0 +1,44 @@
+package io.tidings.server;
+
+import io.tidings.server.http.Json;
+import io.tidings.storage.Event;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+
+/**
+ * The JSON shapes of a stored event, built around the producer's data bytes without re-serialising
+ * them: the native WebSocket {@code event} frame and the NDJSON line of audit replay and the CLI.
+ */
+public final class EventJson {
+    private EventJson() {}
+
+    /** {@code {"op":"event","room":…,"type":…,"offset":…,"time":…,"data":…}} */
+    public static byte[] nativeFrame(Event e, String room) {
+        return withData("{\"op\":\"event\",\"room\":" + Json.quote(room) + ",\"type\":" + Json.quote(e.type())
+                + ",\"offset\":\"" + e.offset() + "\",\"time\":\"" + Instant.ofEpochMilli(e.timeMillis()) + "\",\"data\":", e, "}");
+    }
+
+    /** {@code {"offset":…,"time":…,"rooms":[…],"type":…,"id":…,"data":…}} followed by a newline. */
+    public static byte[] ndjsonLine(Event e) {
+        StringBuilder b = new StringBuilder(128).append("{\"offset\":\"").append(e.offset())
+                .append("\",\"time\":\"").append(Instant.ofEpochMilli(e.timeMillis())).append("\",\"rooms\":[");
+        for (int i = 0; i < e.rooms().size(); i++) b.append(i == 0 ? "" : ",").append(Json.quote(e.rooms().get(i)));
+        b.append("],\"type\":").append(Json.quote(e.type()));
+        if (e.producerId() != null) b.append(",\"id\":").append(Json.quote(e.producerId()));
+        b.append(",\"data\":");
+        return withData(b.toString(), e, "}\n");
+    }
+
+    /** {@code head}, the event's raw data, {@code tail}: the one way data bytes are embedded in a frame. */
+    public static byte[] withData(String head, Event e, String tail) {
+        byte[] h = head.getBytes(StandardCharsets.UTF_8);
+        byte[] t = tail.getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(h.length + e.data().length + t.length);
+        out.writeBytes(h);
+        out.writeBytes(e.data());
+        out.writeBytes(t);
+        return out.toByteArray();
+    }
+}

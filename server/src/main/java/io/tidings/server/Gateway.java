@@ -1,0 +1,175 @@
+package io.tidings.server;
+
+import io.tidings.server.auth.ApiKeys;
+import io.tidings.server.auth.TokenVerifier;
+import io.tidings.server.http.ApiError;
+import io.tidings.server.http.PublishHandler;
+import io.tidings.server.http.ReplayHandler;
+import io.tidings.server.hub.CloseReason;
+import io.tidings.server.hub.Hub;
+import io.tidings.server.hub.HubSettings;
+import io.tidings.server.ws.NativeEndpoint;
+import io.tidings.server.ws.WebSocketSettings;
+import io.tidings.storage.EventLog;
+import io.tidings.storage.LogConfig;
+import io.tidings.storage.Retention;
+import io.undertow.Handlers;
+import io.undertow.Undertow;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.PathHandler;
+import io.undertow.util.Headers;
+import io.undertow.util.Methods;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One running Tidings: the log, the hub and an Undertow server with the HTTP API and the WebSocket
+ * endpoints on one port. {@link #close()} is the graceful shutdown: WebSockets are closed with 1001
+ * so clients resume elsewhere, the listener stops, the log is closed cleanly.
+ *
+ * <p>Thread safety: start and close from one thread; everything else runs on Undertow's threads.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
+    static final long RETENTION_INTERVAL_SECONDS = 30;
+
+    private final GatewayConfig config;
+    private final EventLog log;
+    private final Hub hub;
+    private final Undertow server;
+    private final ScheduledExecutorService maintenance;
+    private final DevCredentials devCredentials;
+    private final String jwtSecret;
+    private final ApiKeys keys;
+    private final int port;
+    private boolean closed;
+
+    private Gateway(GatewayConfig config) throws IOException {
+        this.config = config;
+        boolean needDev = config.jwtSecret.isEmpty() || config.publishKeys.isEmpty() || config.auditKeys.isEmpty();
+        this.devCredentials = needDev ? DevCredentials.loadOrCreate(config.dataDir) : null;
+        this.jwtSecret = config.jwtSecret.isEmpty() ? devCredentials.jwtSecret() : config.jwtSecret;
+        this.keys = new ApiKeys(config.publishKeys.isEmpty() ? List.of(devCredentials.publishKey()) : config.publishKeys,
+                config.auditKeys.isEmpty() ? List.of(devCredentials.auditKey()) : config.auditKeys);
+        TokenVerifier tokens = new TokenVerifier(jwtSecret);
+
+        this.log = EventLog.open(LogConfig.at(config.dataDir.resolve("log"))
+                .withDurability(config.durability)
+                .withRoll(config.rollPeriod)
+                .withRetention(new Retention(config.retentionMaxAgeMs, config.retentionMaxBytes))
+                .withDedupe(config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS)
+                .withMinFreeBytes(config.minFreeBytes));
+        this.hub = new Hub(log, new HubSettings(config.outboundBufferBytes, config.slowClientTimeoutMs,
+                HubSettings.DEFAULTS.catchUpBatchEvents()));
+        WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
+                config.idleTimeoutMs, 256);
+
+        PathHandler routes = Handlers.path()
+                .addExactPath("/v1/events", byMethod(
+                        new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes),
+                        new ReplayHandler(log, () -> keys)))
+                .addExactPath("/v1/ws", Handlers.websocket(new NativeEndpoint(hub, () -> tokens, ws)))
+                .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
+                .addExactPath("/readyz", this::ready);
+        this.server = Undertow.builder()
+                .addHttpListener(config.port, config.host)
+                .setHandler(exchange -> {
+                    routes.handleRequest(exchange);
+                })
+                .build();
+        this.server.start();
+        this.port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+        this.maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tidings-retention");
+            t.setDaemon(true);
+            return t;
+        });
+        maintenance.scheduleWithFixedDelay(this::enforceRetention, 0, RETENTION_INTERVAL_SECONDS, TimeUnit.SECONDS);
+    }
+
+    public static Gateway start(GatewayConfig config) throws IOException {
+        return new Gateway(config);
+    }
+
+    private void enforceRetention() {
+        try {
+            int deleted = log.enforceRetention();
+            if (deleted > 0) LOG.info("retention deleted " + deleted + " log file(s); first offset now " + log.firstAvailable());
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "retention failed", e);
+        }
+    }
+
+    private void ready(HttpServerExchange exchange) {
+        if (log.isWritable()) {
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+            exchange.getResponseSender().send("{\"status\":\"ready\"}");
+        } else new ApiError(503, "not_ready", "the log cannot commit (closed or disk full)").send(exchange);
+    }
+
+    private static HttpHandler byMethod(HttpHandler post, HttpHandler get) {
+        return exchange -> {
+            if (exchange.getRequestMethod().equals(Methods.POST)) post.handleRequest(exchange);
+            else if (exchange.getRequestMethod().equals(Methods.GET)) get.handleRequest(exchange);
+            else {
+                exchange.getResponseHeaders().put(Headers.ALLOW, "GET, POST");
+                new ApiError(405, "method_not_allowed", "use GET or POST").send(exchange);
+            }
+        };
+    }
+
+    private static HttpHandler json(int status, String body) {
+        return exchange -> {
+            exchange.setStatusCode(status);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+            exchange.getResponseSender().send(body);
+        };
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public EventLog log() {
+        return log;
+    }
+
+    public Hub hub() {
+        return hub;
+    }
+
+    public String jwtSecret() {
+        return jwtSecret;
+    }
+
+    public DevCredentials devCredentials() {
+        return devCredentials;
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        maintenance.shutdownNow();
+        hub.shutdown(new CloseReason(CloseReason.Kind.GOING_AWAY, "server shutting down; reconnect and resume"));
+        try {
+            Thread.sleep(200); // let the close frames leave
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        server.stop();
+        log.close();
+    }
+}

@@ -1,0 +1,108 @@
+package io.tidings.server;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.tidings.storage.Durability;
+import io.tidings.storage.RollPeriod;
+
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every setting of the gateway, in one place, with units in the names. Sources, weakest first:
+ * these defaults, the YAML file ({@code --config}), {@code TIDINGS_*} environment variables (the
+ * field name in upper snake case: {@code outboundBufferBytes} → {@code TIDINGS_OUTBOUND_BUFFER_BYTES};
+ * lists comma-separated), command-line flags. Not thread-safe: built once at start-up.
+ */
+@JsonIgnoreProperties(ignoreUnknown = false)
+public final class GatewayConfig {
+    public String host = "0.0.0.0";
+    /** 0 = any free port (printed at start). */
+    public int port = 8080;
+    public Path dataDir = Path.of("data");
+
+    public Durability durability = Durability.PROCESS_CRASH;
+    public RollPeriod rollPeriod = RollPeriod.HOURLY;
+    /** Events older than this are deleted (whole files). 0 = keep forever. Default 7 days. */
+    public long retentionMaxAgeMs = 7L * 24 * 3600 * 1000;
+    /** The log's files are trimmed to this total size. 0 = no limit. */
+    public long retentionMaxBytes = 0;
+    /** Appends fail with 503 once the data disk has less free space than this. */
+    public long minFreeBytes = 64L << 20;
+    public long dedupeWindowMs = 5 * 60_000L;
+
+    /** Largest event (its JSON data) accepted by POST /v1/events. */
+    public int maxEventBytes = 64 * 1024;
+    /** Largest POST /v1/events body. */
+    public int maxBodyBytes = 8 << 20;
+    /** Most events in one POST. */
+    public int maxBatchEvents = 10_000;
+    /** Largest frame a WebSocket client may send. */
+    public int maxInboundFrameBytes = 64 * 1024;
+
+    /** Bytes queued to one client before it is served from the log at its own pace. */
+    public long outboundBufferBytes = 1 << 20;
+    /** A client whose queued frames made no progress for this long is closed with 4008. */
+    public long slowClientTimeoutMs = 30_000;
+    /** The server pings each WebSocket this often. */
+    public long pingIntervalMs = 25_000;
+    /** A WebSocket that sent nothing (not even a pong) for this long is closed. */
+    public long idleTimeoutMs = 60_000;
+
+    /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
+    public String jwtSecret = "";
+    public List<String> publishKeys = new ArrayList<>();
+    public List<String> auditKeys = new ArrayList<>();
+
+    private static ObjectMapper yaml() {
+        return new ObjectMapper(new YAMLFactory())
+                .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
+                .configure(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY, true)
+                .configure(com.fasterxml.jackson.databind.MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS, true);
+    }
+
+    /** Defaults, then the YAML file if given, then the environment. */
+    public static GatewayConfig load(Path file, Map<String, String> env) throws IOException {
+        GatewayConfig c = new GatewayConfig();
+        ObjectMapper mapper = yaml();
+        if (file != null) {
+            try {
+                mapper.readerForUpdating(c).readValue(Files.readAllBytes(file));
+            } catch (com.fasterxml.jackson.core.JacksonException e) {
+                throw new IllegalArgumentException("bad config file " + file + ": " + e.getOriginalMessage());
+            }
+        }
+        Map<String, Object> fromEnv = new LinkedHashMap<>();
+        for (Field f : GatewayConfig.class.getFields()) {
+            if (Modifier.isStatic(f.getModifiers())) continue;
+            String value = env.get(envName(f.getName()));
+            if (value == null) continue;
+            fromEnv.put(f.getName(), List.class.isAssignableFrom(f.getType())
+                    ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList() : value);
+        }
+        if (!fromEnv.isEmpty()) {
+            try {
+                mapper.updateValue(c, fromEnv);
+            } catch (IllegalArgumentException | com.fasterxml.jackson.databind.JsonMappingException e) {
+                throw new IllegalArgumentException("bad TIDINGS_* environment variable: " + e.getMessage());
+            }
+        }
+        return c;
+    }
+
+    /** {@code outboundBufferBytes} → {@code TIDINGS_OUTBOUND_BUFFER_BYTES}. */
+    static String envName(String field) {
+        return "TIDINGS_" + PropertyNamingStrategies.UpperSnakeCaseStrategy.INSTANCE.translate(field);
+    }
+}

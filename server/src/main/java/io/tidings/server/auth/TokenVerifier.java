@@ -1,0 +1,57 @@
+package io.tidings.server.auth;
+
+import io.jsonwebtoken.Claims;
+import io.jsonwebtoken.ExpiredJwtException;
+import io.jsonwebtoken.JwtException;
+import io.jsonwebtoken.Jwts;
+import io.jsonwebtoken.security.Keys;
+
+import javax.crypto.SecretKey;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+
+/**
+ * Subscriber tokens: JWTs signed with HS256 and the configured secret, with claims {@code sub},
+ * {@code rooms} (granted room prefixes) and {@code exp}. Thread-safe (immutable).
+ */
+public final class TokenVerifier {
+    private final SecretKey key;
+
+    public TokenVerifier(String secret) {
+        byte[] bytes = secret.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length < 32) throw new IllegalArgumentException("jwtSecret must be at least 32 bytes (HS256)");
+        this.key = Keys.hmacShaKeyFor(bytes);
+    }
+
+    public Grants verify(String token) throws AuthException {
+        if (token == null || token.isBlank()) throw new AuthException("missing token");
+        try {
+            Claims claims = Jwts.parser().verifyWith(key).build().parseSignedClaims(token).getPayload();
+            String sub = claims.getSubject();
+            if (sub == null || sub.isBlank()) throw new AuthException("token has no sub");
+            Object rooms = claims.get("rooms");
+            List<String> granted = new java.util.ArrayList<>();
+            if (rooms instanceof List<?> list) {
+                for (Object o : list) if (o instanceof String s && !s.isEmpty()) granted.add(s);
+            } else if (rooms != null) {
+                throw new AuthException("token claim rooms must be an array of strings");
+            }
+            Date exp = claims.getExpiration();
+            return new Grants(sub, granted, exp == null ? Long.MAX_VALUE : exp.getTime());
+        } catch (ExpiredJwtException e) {
+            throw new AuthException("token expired");
+        } catch (JwtException | IllegalArgumentException e) {
+            throw new AuthException("invalid token");
+        }
+    }
+
+    /** Mints a token (CLI, tests, dev tooling). */
+    public String mint(String subject, List<String> rooms, Duration ttl) {
+        Instant now = Instant.now();
+        return Jwts.builder().subject(subject).claim("rooms", rooms).issuedAt(Date.from(now))
+                .expiration(Date.from(now.plus(ttl))).signWith(key, Jwts.SIG.HS256).compact();
+    }
+}

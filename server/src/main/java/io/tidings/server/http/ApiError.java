@@ -1,0 +1,41 @@
+package io.tidings.server.http;
+
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+
+/**
+ * An HTTP error answered as {@code {"error":"<code>","message":"…"}} with its status.
+ */
+public final class ApiError extends Exception {
+    private final int status;
+    private final String code;
+
+    public ApiError(int status, String code, String message) {
+        super(message, null, false, false);
+        this.status = status;
+        this.code = code;
+    }
+
+    public static ApiError badRequest(String message) {
+        return new ApiError(400, "bad_request", message);
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String code() {
+        return code;
+    }
+
+    public String body() {
+        return "{\"error\":" + Json.quote(code) + ",\"message\":" + Json.quote(getMessage()) + "}";
+    }
+
+    public void send(HttpServerExchange exchange) {
+        exchange.setStatusCode(status);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+        if (status == 401) exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer");
+        exchange.getResponseSender().send(body());
+    }
+}

@@ -1,0 +1,88 @@
+package io.tidings.server.http;
+
+import io.tidings.server.auth.ApiKeys;
+import io.tidings.storage.Appended;
+import io.tidings.storage.EventLog;
+import io.tidings.storage.LogUnavailableException;
+import io.tidings.storage.NewEvent;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * {@code POST /v1/events}: validates the whole body, appends it, and answers only once every event
+ * is committed, with the offsets in order. Runs on a worker thread (appends may wait for msync).
+ */
+public final class PublishHandler implements HttpHandler {
+    private final EventLog log;
+    private final Supplier<ApiKeys> keys;
+    private final PublishParser parser;
+    private final int maxBodyBytes;
+
+    public PublishHandler(EventLog log, Supplier<ApiKeys> keys, int maxEventBytes, int maxBatchEvents, int maxBodyBytes) {
+        this.log = log;
+        this.keys = keys;
+        this.parser = new PublishParser(maxEventBytes, maxBatchEvents);
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    @Override
+    public void handleRequest(HttpServerExchange exchange) {
+        if (exchange.isInIoThread()) {
+            exchange.dispatch(this);
+            return;
+        }
+        try {
+            HttpAuth.require(exchange, keys.get(), ApiKeys.Scope.PUBLISH);
+            long declared = exchange.getRequestContentLength();
+            if (declared > maxBodyBytes) throw tooLarge();
+            exchange.startBlocking();
+            byte[] body = readBody(exchange.getInputStream());
+            boolean[] single = new boolean[1];
+            List<NewEvent> events = parser.parse(body, single);
+            List<Appended> appended;
+            try {
+                appended = log.append(events);
+            } catch (LogUnavailableException e) {
+                throw new ApiError(503, "log_unavailable", e.getMessage());
+            }
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+            exchange.getResponseSender().send(answer(appended, single[0]));
+        } catch (ApiError e) {
+            e.send(exchange);
+        } catch (IOException e) {
+            new ApiError(400, "bad_request", "could not read the body: " + e.getMessage()).send(exchange);
+        }
+    }
+
+    private byte[] readBody(InputStream in) throws IOException, ApiError {
+        byte[] body = in.readNBytes(maxBodyBytes + 1);
+        if (body.length > maxBodyBytes) throw tooLarge();
+        return body;
+    }
+
+    private ApiError tooLarge() {
+        return new ApiError(413, "too_large", "body larger than " + maxBodyBytes + " bytes");
+    }
+
+    /** {@code {"offsets":[…],"duplicates":[…]}}; a single-object body also gets {@code "offset"}. */
+    static String answer(List<Appended> appended, boolean single) {
+        StringBuilder b = new StringBuilder(32 + appended.size() * 32);
+        if (single) b.append("{\"offset\":\"").append(appended.get(0).offset()).append("\",\"duplicate\":")
+                .append(appended.get(0).duplicate()).append(',');
+        else b.append('{');
+        b.append("\"offsets\":[");
+        StringBuilder dups = new StringBuilder();
+        for (int i = 0; i < appended.size(); i++) {
+            Appended a = appended.get(i);
+            b.append(i == 0 ? "\"" : ",\"").append(a.offset()).append('"');
+            if (a.duplicate()) dups.append(dups.length() == 0 ? "" : ",").append(i);
+        }
+        return b.append("],\"duplicates\":[").append(dups).append("]}").toString();
+    }
+}

@@ -1,0 +1,142 @@
+package io.tidings.server.http;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import io.tidings.server.hub.Rooms;
+import io.tidings.storage.NewEvent;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Parses a POST /v1/events body: one event object, a JSON array of them, or NDJSON (objects
+ * separated by newlines). Each event's {@code data} is kept as the producer's exact bytes. The whole
+ * body is validated before anything is appended, so a rejected batch appends nothing.
+ */
+public final class PublishParser {
+    public static final int MAX_TYPE_LENGTH = 128;
+    public static final int MAX_ID_LENGTH = 256;
+
+    private final int maxEventBytes;
+    private final int maxBatchEvents;
+
+    public PublishParser(int maxEventBytes, int maxBatchEvents) {
+        this.maxEventBytes = maxEventBytes;
+        this.maxBatchEvents = maxBatchEvents;
+    }
+
+    /** The events, in order. {@code single} is set to whether the body was one bare object. */
+    public List<NewEvent> parse(byte[] body, boolean[] single) throws ApiError {
+        List<NewEvent> events = new ArrayList<>();
+        int roots = 0;
+        boolean array = false;
+        try (JsonParser p = Json.MAPPER.getFactory().createParser(body)) {
+            JsonToken t;
+            while ((t = p.nextToken()) != null) {
+                roots++;
+                if (t == JsonToken.START_ARRAY) {
+                    if (roots > 1) throw ApiError.badRequest("a JSON array must be the whole body");
+                    array = true;
+                    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                        if (t == null) throw ApiError.badRequest("unterminated JSON array");
+                        events.add(event(p, body, events.size()));
+                        checkCount(events);
+                    }
+                } else if (t == JsonToken.START_OBJECT) {
+                    if (array) throw ApiError.badRequest("a JSON array must be the whole body");
+                    events.add(event(p, body, events.size()));
+                    checkCount(events);
+                } else {
+                    throw ApiError.badRequest("expected an event object, an array of them, or NDJSON");
+                }
+            }
+        } catch (JsonProcessingException e) {
+            throw ApiError.badRequest("malformed JSON at line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiError.badRequest("unreadable body: " + e.getMessage());
+        }
+        if (events.isEmpty()) throw ApiError.badRequest("no events in the body");
+        single[0] = !array && roots == 1;
+        return events;
+    }
+
+    private void checkCount(List<NewEvent> events) throws ApiError {
+        if (events.size() > maxBatchEvents) {
+            throw new ApiError(413, "too_large", "more than " + maxBatchEvents + " events in one request");
+        }
+    }
+
+    private NewEvent event(JsonParser p, byte[] body, int n) throws IOException, ApiError {
+        if (p.currentToken() != JsonToken.START_OBJECT) throw ApiError.badRequest(where(n) + "is not a JSON object");
+        List<String> rooms = null;
+        String type = null, id = null;
+        byte[] data = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            switch (field) {
+                case "room" -> {
+                    if (rooms != null) throw ApiError.badRequest(where(n) + "give either room or rooms");
+                    rooms = List.of(room(p, v, n));
+                }
+                case "rooms" -> {
+                    if (rooms != null) throw ApiError.badRequest(where(n) + "give either room or rooms");
+                    if (v != JsonToken.START_ARRAY) throw ApiError.badRequest(where(n) + "rooms must be an array of strings");
+                    List<String> list = new ArrayList<>();
+                    for (JsonToken r = p.nextToken(); r != JsonToken.END_ARRAY; r = p.nextToken()) list.add(room(p, r, n));
+                    if (list.isEmpty()) throw ApiError.badRequest(where(n) + "rooms is empty");
+                    rooms = List.copyOf(new java.util.LinkedHashSet<>(list));
+                }
+                case "type" -> {
+                    type = string(p, v, n, "type");
+                    if (type.isEmpty() || type.length() > MAX_TYPE_LENGTH || type.chars().anyMatch(c -> c < ' ')) {
+                        throw ApiError.badRequest(where(n) + "type must be 1-" + MAX_TYPE_LENGTH + " printable characters");
+                    }
+                }
+                case "id" -> {
+                    id = string(p, v, n, "id");
+                    if (id.isEmpty() || id.length() > MAX_ID_LENGTH) {
+                        throw ApiError.badRequest(where(n) + "id must be 1-" + MAX_ID_LENGTH + " characters");
+                    }
+                }
+                case "data" -> {
+                    long start = p.currentTokenLocation().getByteOffset();
+                    if (v.isStructStart()) p.skipChildren();
+                    else p.finishToken();
+                    long end = p.currentLocation().getByteOffset();
+                    if (end - start > maxEventBytes) {
+                        throw new ApiError(413, "too_large", where(n) + "data is " + (end - start)
+                                + " bytes; the limit is " + maxEventBytes);
+                    }
+                    data = Arrays.copyOfRange(body, (int) start, (int) end);
+                }
+                default -> throw ApiError.badRequest(where(n) + "unknown field '" + field + "'");
+            }
+        }
+        if (rooms == null) throw ApiError.badRequest(where(n) + "room is required");
+        if (type == null) throw ApiError.badRequest(where(n) + "type is required");
+        if (data == null) throw ApiError.badRequest(where(n) + "data is required");
+        return new NewEvent(rooms, type, data, id);
+    }
+
+    private static String room(JsonParser p, JsonToken v, int n) throws IOException, ApiError {
+        String room = string(p, v, n, "room");
+        String problem = Rooms.problem(room);
+        if (problem != null) throw ApiError.badRequest(where(n) + problem);
+        return room;
+    }
+
+    private static String string(JsonParser p, JsonToken v, int n, String what) throws IOException, ApiError {
+        if (v != JsonToken.VALUE_STRING) throw ApiError.badRequest(where(n) + what + " must be a string");
+        return p.getText();
+    }
+
+    private static String where(int n) {
+        return "event " + n + ": ";
+    }
+}

@@ -1,0 +1,225 @@
+package io.tidings.server.hub;
+
+import io.tidings.storage.Cursor;
+import io.tidings.storage.Event;
+import io.tidings.storage.EventLog;
+import io.tidings.storage.LogUnavailableException;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Connects the log to the sessions. One dispatcher thread tails the log and offers each committed
+ * event to the live sessions subscribed to one of its rooms (or a room above it); sessions that
+ * fell behind or are replaying read the log themselves on the catch-up pool. A ticker closes slow
+ * and idle clients and drives heartbeats.
+ *
+ * <p>Thread safety: thread-safe. The room index is a concurrent map; sessions guard themselves.
+ */
+public final class Hub implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Hub.class.getName());
+
+    private final EventLog log;
+    private final HubSettings settings;
+    private final Map<String, Set<Subscription>> byRoom = new ConcurrentHashMap<>();
+    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+    private final ExecutorService catchUp;
+    private final ScheduledExecutorService ticker;
+    private final Thread dispatcher;
+    private final Frames frames = new Frames();
+    private volatile long dispatched;
+    private volatile boolean running = true;
+
+    private final AtomicLong lagged = new AtomicLong();
+    private final AtomicLong replayed = new AtomicLong();
+    private final AtomicInteger catchingUp = new AtomicInteger();
+
+    public Hub(EventLog log, HubSettings settings) {
+        this.log = log;
+        this.settings = settings;
+        AtomicInteger n = new AtomicInteger();
+        this.catchUp = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+            Thread t = new Thread(r, "tidings-catch-up-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tidings-ticker");
+            t.setDaemon(true);
+            return t;
+        });
+        Cursor live = log.cursorAtEnd();
+        this.dispatched = live.position().index();
+        this.dispatcher = new Thread(() -> dispatch(live), "tidings-dispatcher");
+        this.dispatcher.setDaemon(true);
+        this.dispatcher.start();
+        this.ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    }
+
+    public EventLog log() {
+        return log;
+    }
+
+    HubSettings settings() {
+        return settings;
+    }
+
+    ExecutorService catchUpExecutor() {
+        return catchUp;
+    }
+
+    /** Index of the last event the dispatcher has offered to every live session. */
+    long dispatched() {
+        return dispatched;
+    }
+
+    public void open(Session session) {
+        session.attach(this);
+        sessions.add(session);
+    }
+
+    /** Forgets a session whose socket is closed. Idempotent. */
+    public void remove(Session session) {
+        if (sessions.remove(session)) session.detach();
+    }
+
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    public Set<Session> sessions() {
+        return Set.copyOf(sessions);
+    }
+
+    void index(Subscription s) {
+        byRoom.computeIfAbsent(s.room, r -> ConcurrentHashMap.newKeySet()).add(s);
+    }
+
+    void unindex(Subscription s) {
+        byRoom.computeIfPresent(s.room, (r, set) -> {
+            set.remove(s);
+            return set.isEmpty() ? null : set;
+        });
+    }
+
+    private void dispatch(Cursor live) {
+        try (live) {
+            while (running) {
+                Event e;
+                try {
+                    e = live.next(250, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException ie) {
+                    return;
+                } catch (LogUnavailableException closed) {
+                    return;
+                }
+                if (e == null) continue;
+                try {
+                    fanOut(e);
+                } catch (RuntimeException ex) {
+                    report(ex);
+                }
+                dispatched = e.offset().index();
+            }
+        } catch (RuntimeException e) {
+            if (running) report(e); // otherwise the log closed under us during shutdown
+        }
+    }
+
+    private void fanOut(Event e) {
+        Map<Session, List<Subscription>> targets = new IdentityHashMap<>();
+        for (String room : e.rooms()) {
+            for (int end = room.length(); end > 0; end = room.lastIndexOf('/', end - 1)) {
+                Set<Subscription> subs = byRoom.get(end == room.length() ? room : room.substring(0, end));
+                if (subs == null) continue;
+                for (Subscription s : subs) targets.computeIfAbsent(s.session, k -> new ArrayList<>(1)).add(s);
+            }
+        }
+        if (targets.isEmpty()) return;
+        frames.reset(e);
+        long previous = dispatched;
+        for (Map.Entry<Session, List<Subscription>> t : targets.entrySet()) {
+            t.getKey().offerLive(frames, t.getValue(), previous);
+        }
+    }
+
+    private void tick() {
+        long now = System.nanoTime();
+        for (Session s : sessions) {
+            try {
+                if (s.isStalled(now)) {
+                    s.close(new CloseReason(CloseReason.Kind.SLOW_CONSUMER, "slow consumer: reconnect and resume from your last offset"));
+                } else {
+                    s.tick(now);
+                }
+            } catch (RuntimeException e) {
+                report(e);
+            }
+        }
+    }
+
+    void lagged() {
+        lagged.incrementAndGet();
+    }
+
+    void catchUpStarted() {
+        catchingUp.incrementAndGet();
+    }
+
+    void catchUpEnded() {
+        catchingUp.decrementAndGet();
+    }
+
+    /** Sessions currently reading from the log instead of being pushed to. */
+    public int catchingUpCount() {
+        return catchingUp.get();
+    }
+
+    void replayed() {
+        replayed.incrementAndGet();
+    }
+
+    /** Times a live session fell behind and was switched to reading from the log. */
+    public long laggedCount() {
+        return lagged.get();
+    }
+
+    public long replayedCount() {
+        return replayed.get();
+    }
+
+    void report(Throwable t) {
+        LOG.log(Level.WARNING, "unexpected error in the hub", t);
+    }
+
+    /** Closes every session with {@code reason}, then stops the dispatcher. */
+    public void shutdown(CloseReason reason) {
+        for (Session s : sessions) s.close(reason);
+        close();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        ticker.shutdownNow();
+        dispatcher.interrupt();
+        try {
+            dispatcher.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        catchUp.shutdownNow();
+    }
+}

@@ -1,0 +1,313 @@
+package io.tidings.server.hub;
+
+import io.tidings.storage.Cursor;
+import io.tidings.storage.Event;
+import io.tidings.storage.GapException;
+import io.tidings.storage.LogUnavailableException;
+import io.tidings.storage.Offset;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * One client connection, seen by the hub as a cursor over the log. A protocol adapter subclasses it
+ * to encode frames and to talk to the socket.
+ *
+ * <h2>Delivery states</h2>
+ * <ul>
+ *   <li>{@code LIVE}: the hub's dispatcher pushes each matching event (encoded once, shared bytes).</li>
+ *   <li>{@code CATCHING_UP}: the session reads the log through its own cursor at the client's pace
+ *       (after a join with a resume offset, or when its outbound queue reached
+ *       {@link HubSettings#outboundBufferBytes()}). When the cursor reaches the committed head, it
+ *       turns {@code LIVE} again, atomically with respect to the dispatcher.</li>
+ *   <li>{@code CLOSED}.</li>
+ * </ul>
+ * Each subscription keeps the index of the last event delivered to it; an event is delivered only
+ * if its index is greater, which makes the replay-to-live handoff exactly-once.
+ *
+ * <p>Thread safety: state is guarded by {@code this}. The dispatcher, the catch-up worker, socket
+ * callbacks and the protocol's I/O thread all lock it briefly; the catch-up worker reads the log
+ * outside the lock. Sends happen under the lock, so frames reach the socket in order.
+ */
+public abstract class Session {
+    private enum Mode { LIVE, CATCHING_UP, CLOSED }
+
+    private static final long NO_REWIND = -1;
+
+    private Hub hub;
+    private final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
+    private Mode mode = Mode.LIVE;
+    private Cursor cursor;            // owned by the catch-up worker
+    private long rewindTo = NO_REWIND;
+    private boolean catchUpScheduled;
+    private long queuedBytes;
+    private long stalledSinceNanos;   // when the queue last went from empty to non-empty without draining
+    private final Frames catchUpFrames = new Frames();
+
+    void attach(Hub hub) {
+        this.hub = hub;
+    }
+
+    protected final Hub hub() {
+        return hub;
+    }
+
+    // ---- protocol adapter hooks -------------------------------------------------------------
+
+    /** Frames for {@code event} to the subscriptions it is due to (at least one). */
+    protected abstract void encode(Frames frames, List<Subscription> due, List<byte[]> out);
+
+    /** The frame announcing that a replaying subscription is now live, or {@code null}. */
+    protected abstract byte[] liveFrame(Subscription subscription);
+
+    /** Hands a frame to the socket; must call {@link #sent(int)} once it has been written (or failed). */
+    protected abstract void transmit(byte[] frame);
+
+    /** Closes the socket with a protocol-specific code and reason; must end in {@link Hub#remove}. */
+    protected abstract void close(CloseReason reason);
+
+    /** Called about once a second by the hub: heartbeats, idle checks. */
+    protected void tick(long nowNanos) {}
+
+    // ---- used by protocol adapters ----------------------------------------------------------
+
+    /** Sends a control frame (welcome, joined, error …) in order with events. */
+    public final synchronized void send(byte[] frame) {
+        if (mode == Mode.CLOSED) return;
+        enqueue(frame);
+    }
+
+    /**
+     * Subscribes {@code key} to {@code room}: live from the head, or replaying everything after
+     * {@code after}. {@code reply} gives the frames that announce the outcome; they are sent before
+     * any event of the subscription.
+     */
+    public final JoinResult join(String key, String room, Offset after, Function<JoinResult, List<byte[]>> reply) {
+        Offset head = hub.log().head();
+        io.tidings.storage.Gap gap = null;
+        if (after != null) {
+            try {
+                hub.log().cursorAfter(after).close(); // checks that everything after it is still here
+            } catch (GapException e) {
+                gap = e.gap();
+            }
+        }
+        synchronized (this) {
+            if (mode == Mode.CLOSED) return null;
+            Subscription old = subscriptions.remove(key);
+            if (old != null) hub.unindex(old);
+            boolean replay = after != null && gap == null && after.index() < head.index();
+            long position = replay ? after.index() : head.index();
+            Subscription sub = new Subscription(this, key, room, position, replay);
+            subscriptions.put(key, sub);
+            JoinResult result = new JoinResult(gap != null ? JoinResult.Status.GAP
+                    : replay ? JoinResult.Status.REPLAYING : JoinResult.Status.LIVE, sub, gap);
+            for (byte[] frame : reply.apply(result)) enqueue(frame);
+            if (!replay) {
+                byte[] live = liveFrame(sub);
+                if (live != null) enqueue(live);
+            }
+            hub.index(sub);
+            if (replay) rewind(position);
+            return result;
+        }
+    }
+
+    /** Unsubscribes {@code key}; false if there was no such subscription. */
+    public final synchronized boolean leave(String key) {
+        Subscription sub = subscriptions.remove(key);
+        if (sub == null) return false;
+        hub.unindex(sub);
+        return true;
+    }
+
+    public final synchronized List<Subscription> subscriptions() {
+        return List.copyOf(subscriptions.values());
+    }
+
+    public final synchronized boolean isCatchingUp() {
+        return mode == Mode.CATCHING_UP;
+    }
+
+    public final synchronized long queuedBytes() {
+        return queuedBytes;
+    }
+
+    // ---- delivery (hub) ------------------------------------------------------------------------
+
+    /** Dispatcher: {@code event} matches {@code subs} of this session; {@code previous} is the index before it. */
+    final synchronized void offerLive(Frames frames, List<Subscription> subs, long previous) {
+        if (mode != Mode.LIVE) return;
+        List<Subscription> due = due(frames.event(), subs);
+        if (due.isEmpty()) return;
+        List<byte[]> out = new ArrayList<>(1);
+        encode(frames, due, out);
+        long size = 0;
+        for (byte[] f : out) size += f.length;
+        if (queuedBytes > 0 && queuedBytes + size > hub.settings().outboundBufferBytes()) {
+            // The client is not keeping up: stop queueing and serve it from the log at its own pace.
+            for (Subscription s : subscriptions.values()) s.position = Math.max(s.position, previous);
+            hub.lagged();
+            rewind(previous);
+            return;
+        }
+        for (Subscription s : due) s.position = frames.event().offset().index();
+        for (byte[] f : out) enqueue(f);
+    }
+
+    private List<Subscription> due(Event event, List<Subscription> subs) {
+        long index = event.offset().index();
+        List<Subscription> due = new ArrayList<>(subs.size());
+        for (Subscription s : subs) {
+            if (s.position < index && subscriptions.get(s.key) == s) due.add(s);
+        }
+        return due;
+    }
+
+    /**
+     * Switches to (or restarts) catching up from just after {@code index} (or earlier, if a
+     * subscription is behind it). Caller holds the lock. A live session has considered every event
+     * the dispatcher finished, so its live subscriptions move up to that point first.
+     */
+    private void rewind(long index) {
+        if (mode == Mode.LIVE) {
+            long dispatched = hub.dispatched();
+            for (Subscription s : subscriptions.values()) {
+                if (!s.replaying) s.position = Math.max(s.position, dispatched);
+            }
+            mode = Mode.CATCHING_UP;
+            hub.catchUpStarted();
+        }
+        long from = index;
+        for (Subscription s : subscriptions.values()) from = Math.min(from, s.position);
+        rewindTo = rewindTo == NO_REWIND ? from : Math.min(rewindTo, from);
+        scheduleCatchUp();
+    }
+
+    private void scheduleCatchUp() {
+        if (!catchUpScheduled && mode == Mode.CATCHING_UP && queuedBytes < hub.settings().outboundBufferBytes()) {
+            catchUpScheduled = true;
+            hub.catchUpExecutor().execute(this::catchUp);
+        }
+    }
+
+    /** Catch-up worker: reads the log outside the lock, delivers under it, turns live at the head. */
+    private void catchUp() {
+        List<Event> batch = new ArrayList<>();
+        try {
+            while (true) {
+                long rewind;
+                long budget;
+                synchronized (this) {
+                    if (mode != Mode.CATCHING_UP || queuedBytes >= hub.settings().outboundBufferBytes()) {
+                        catchUpScheduled = false;
+                        if (mode == Mode.CLOSED) closeCursor();
+                        return;
+                    }
+                    rewind = rewindTo;
+                    rewindTo = NO_REWIND;
+                    budget = hub.settings().outboundBufferBytes() - queuedBytes;
+                }
+                if (rewind != NO_REWIND) {
+                    closeCursor();
+                    cursor = hub.log().cursorAfter(new Offset(hub.log().epoch(), rewind));
+                }
+                batch.clear();
+                long bytes = 0;
+                while (batch.size() < hub.settings().catchUpBatchEvents() && bytes < budget) {
+                    Event e = cursor.next();
+                    if (e == null) break;
+                    batch.add(e);
+                    bytes += e.data().length + 128;
+                }
+                synchronized (this) {
+                    if (mode != Mode.CATCHING_UP || rewindTo != NO_REWIND) continue;
+                    for (Event e : batch) deliverFromLog(e);
+                    if (batch.isEmpty()) {
+                        Event e = cursor.next(); // under the lock: nothing can be committed-and-dispatched unseen
+                        if (e != null) {
+                            deliverFromLog(e);
+                            continue;
+                        }
+                        mode = Mode.LIVE;
+                        closeCursor();
+                        catchUpScheduled = false;
+                        for (Subscription s : subscriptions.values()) {
+                            if (s.replaying) {
+                                s.replaying = false;
+                                byte[] live = liveFrame(s);
+                                if (live != null) enqueue(live);
+                            }
+                        }
+                        hub.catchUpEnded();
+                        return;
+                    }
+                }
+            }
+        } catch (GapException e) {
+            close(new CloseReason(CloseReason.Kind.RESUME, "history after the resume point is gone; rejoin to get a gap answer"));
+        } catch (LogUnavailableException | IllegalStateException e) {
+            close(new CloseReason(CloseReason.Kind.GOING_AWAY, "log unavailable"));
+        } catch (RuntimeException e) {
+            hub.report(e);
+            close(new CloseReason(CloseReason.Kind.INTERNAL, "internal error"));
+        }
+    }
+
+    private void deliverFromLog(Event e) {
+        catchUpFrames.reset(e);
+        List<Subscription> matching = new ArrayList<>(2);
+        for (Subscription s : subscriptions.values()) {
+            if (Rooms.anyWithin(e.rooms(), s.room)) matching.add(s);
+        }
+        List<Subscription> due = due(e, matching);
+        if (due.isEmpty()) return;
+        List<byte[]> out = new ArrayList<>(1);
+        encode(catchUpFrames, due, out);
+        for (Subscription s : due) s.position = e.offset().index();
+        for (byte[] f : out) enqueue(f);
+        hub.replayed();
+    }
+
+    private void closeCursor() {
+        if (cursor != null) {
+            cursor.close();
+            cursor = null;
+        }
+    }
+
+    // ---- outbound queue accounting ----------------------------------------------------------
+
+    private void enqueue(byte[] frame) {
+        if (queuedBytes == 0) stalledSinceNanos = System.nanoTime();
+        queuedBytes += frame.length;
+        transmit(frame);
+    }
+
+    /** Socket callback: {@code bytes} of a transmitted frame have left (or failed to leave) the queue. */
+    protected final synchronized void sent(int bytes) {
+        queuedBytes -= bytes;
+        stalledSinceNanos = System.nanoTime();
+        if (mode == Mode.CATCHING_UP && queuedBytes <= hub.settings().outboundBufferBytes() / 2) scheduleCatchUp();
+    }
+
+    /** True if frames have been waiting without any progress for longer than the slow-client timeout. */
+    final synchronized boolean isStalled(long nowNanos) {
+        return queuedBytes > 0 && nowNanos - stalledSinceNanos > hub.settings().slowClientTimeoutMs() * 1_000_000L;
+    }
+
+    /** Marks the session closed and drops its subscriptions; the hub calls this once the socket is gone. */
+    final void detach() {
+        synchronized (this) {
+            if (mode == Mode.CLOSED) return;
+            if (mode == Mode.CATCHING_UP) hub.catchUpEnded();
+            mode = Mode.CLOSED;
+            for (Subscription s : subscriptions.values()) hub.unindex(s);
+            subscriptions.clear();
+            if (!catchUpScheduled) closeCursor();
+        }
+    }
+}

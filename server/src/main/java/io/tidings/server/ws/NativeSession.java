@@ -1,0 +1,159 @@
+package io.tidings.server.ws;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tidings.server.EventJson;
+import io.tidings.server.auth.Grants;
+import io.tidings.server.http.Json;
+import io.tidings.server.hub.CloseReason;
+import io.tidings.server.hub.Frames;
+import io.tidings.server.hub.JoinResult;
+import io.tidings.server.hub.Rooms;
+import io.tidings.server.hub.Subscription;
+import io.tidings.storage.Event;
+import io.tidings.storage.Gap;
+import io.tidings.storage.Offset;
+import io.undertow.websockets.core.WebSocketChannel;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The native protocol on {@code /v1/ws} (every frame is documented in docs/protocol.md): JSON
+ * objects with an {@code op}; {@code join} (live, or resuming {@code after} an offset), {@code leave},
+ * {@code ping}. Errors answer with an {@code error} frame and keep the connection.
+ */
+final class NativeSession extends WebSocketSession {
+    private final Grants grants;
+    private final int maxRooms;
+
+    NativeSession(WebSocketChannel channel, WebSocketSettings settings, Grants grants) {
+        super(channel, settings);
+        this.grants = grants;
+        this.maxRooms = settings.maxRoomsPerConnection();
+    }
+
+    void welcome() {
+        Offset head = hub().log().head();
+        sendNow("{\"op\":\"welcome\",\"epoch\":" + Json.quote(head.epoch()) + ",\"offset\":\"" + head
+                + "\",\"sub\":" + Json.quote(grants.subject()) + "}");
+        startReceiving();
+    }
+
+    @Override
+    protected void receive(String text) {
+        JsonNode frame;
+        try {
+            frame = Json.MAPPER.readTree(text);
+        } catch (Exception e) {
+            error("bad_request", "malformed JSON", null);
+            return;
+        }
+        if (frame == null || !frame.isObject() || !frame.path("op").isTextual()) {
+            error("bad_request", "frames are JSON objects with a string op", null);
+            return;
+        }
+        switch (frame.get("op").asText()) {
+            case "join" -> join(frame);
+            case "leave" -> leave(frame);
+            case "ping" -> sendNow("{\"op\":\"pong\"}");
+            default -> error("unknown_op", "unknown op '" + truncate(frame.get("op").asText()) + "'; expected join, leave or ping", null);
+        }
+    }
+
+    private void join(JsonNode frame) {
+        String room = room(frame);
+        if (room == null) return;
+        if (grants.expiresAtMillis() <= System.currentTimeMillis()) {
+            close(new CloseReason(CloseReason.Kind.UNAUTHORIZED, "token expired"));
+            return;
+        }
+        if (!grants.allows(room)) {
+            error("forbidden", "your token does not grant room " + room, room);
+            return;
+        }
+        if (subscriptions().size() >= maxRooms && subscriptions().stream().noneMatch(s -> s.room().equals(room))) {
+            error("too_many_rooms", "at most " + maxRooms + " rooms per connection", room);
+            return;
+        }
+        JsonNode afterNode = frame.get("after");
+        Offset after = null;
+        String malformed = null;
+        if (afterNode != null && !afterNode.isNull()) {
+            try {
+                if (!afterNode.isTextual()) throw new IllegalArgumentException("after must be an offset string");
+                after = Offset.parse(afterNode.asText());
+            } catch (IllegalArgumentException e) {
+                malformed = e.getMessage();
+            }
+        }
+        String why = malformed;
+        join(room, room, after, result -> {
+            List<byte[]> out = new ArrayList<>(2);
+            out.add(Json.utf8("{\"op\":\"joined\",\"room\":" + Json.quote(room) + "}"));
+            if (result.status() == JoinResult.Status.GAP || why != null) {
+                Gap gap = result.gap();
+                String reason = why != null ? "malformed" : gap.reason().name().toLowerCase();
+                Offset first = why != null ? hub().log().firstAvailable() : gap.firstAvailable();
+                out.add(Json.utf8("{\"op\":\"gap\",\"room\":" + Json.quote(room) + ",\"offset\":\"" + first
+                        + "\",\"reason\":\"" + reason + "\"}"));
+            }
+            return out;
+        });
+    }
+
+    private void leave(JsonNode frame) {
+        String room = room(frame);
+        if (room == null) return;
+        if (!leave(room)) {
+            error("not_joined", "not in room " + room, room);
+            return;
+        }
+        sendNow("{\"op\":\"left\",\"room\":" + Json.quote(room) + "}");
+    }
+
+    private String room(JsonNode frame) {
+        JsonNode r = frame.get("room");
+        if (r == null || !r.isTextual()) {
+            error("bad_request", "room must be a string", null);
+            return null;
+        }
+        String problem = Rooms.problem(r.asText());
+        if (problem != null) {
+            error("bad_request", problem, null);
+            return null;
+        }
+        return r.asText();
+    }
+
+    private void error(String code, String message, String room) {
+        sendNow("{\"op\":\"error\",\"code\":" + Json.quote(code) + ",\"message\":" + Json.quote(message)
+                + (room == null ? "" : ",\"room\":" + Json.quote(room)) + "}");
+    }
+
+    private static String truncate(String s) {
+        return s.length() > 64 ? s.substring(0, 64) + "…" : s;
+    }
+
+    @Override
+    protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
+        Event e = frames.event();
+        String room = matchedRoom(e, due);
+        out.add(frames.get("native|" + room, ev -> EventJson.nativeFrame(ev, room)));
+    }
+
+    /** The first of the event's rooms that one of the subscriptions covers. */
+    private static String matchedRoom(Event e, List<Subscription> due) {
+        for (String r : e.rooms()) for (Subscription s : due) if (Rooms.within(r, s.room())) return r;
+        return e.rooms().get(0);
+    }
+
+    @Override
+    protected byte[] liveFrame(Subscription subscription) {
+        return Json.utf8("{\"op\":\"live\",\"room\":" + Json.quote(subscription.room()) + "}");
+    }
+
+    @Override
+    protected int closeCode(CloseReason.Kind kind) {
+        return NativeCloseCodes.of(kind);
+    }
+}

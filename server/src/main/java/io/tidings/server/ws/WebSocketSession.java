@@ -1,0 +1,171 @@
+package io.tidings.server.ws;
+
+import io.tidings.server.hub.CloseReason;
+import io.tidings.server.hub.Session;
+import io.undertow.websockets.core.AbstractReceiveListener;
+import io.undertow.websockets.core.BufferedBinaryMessage;
+import io.undertow.websockets.core.BufferedTextMessage;
+import io.undertow.websockets.core.WebSocketCallback;
+import io.undertow.websockets.core.WebSocketChannel;
+import io.undertow.websockets.core.WebSockets;
+import org.xnio.IoUtils;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@link Session} over an Undertow WebSocket: sends frames with completion accounting, receives
+ * whole text messages, closes with a code and then, if the peer does not finish the close
+ * handshake, drops the connection. Protocol adapters add encoding and commands.
+ *
+ * <p>Thread safety: sends go through the session lock; inbound messages arrive on the channel's
+ * I/O thread one at a time.
+ */
+public abstract class WebSocketSession extends Session {
+    private static final long FORCE_CLOSE_SECONDS = 3;
+
+    protected final WebSocketChannel channel;
+    private final int maxInboundBytes;
+    private final long idleTimeoutNanos;
+    private final long pingIntervalNanos;
+    private volatile long lastInboundNanos = System.nanoTime();
+    private volatile long lastPingNanos = System.nanoTime();
+    private volatile boolean closing;
+
+    protected WebSocketSession(WebSocketChannel channel, WebSocketSettings settings) {
+        this.channel = channel;
+        this.maxInboundBytes = settings.maxInboundFrameBytes();
+        this.idleTimeoutNanos = settings.idleTimeoutMs() * 1_000_000L;
+        this.pingIntervalNanos = settings.pingIntervalMs() * 1_000_000L;
+    }
+
+    /** Starts receiving; call after the first frame (welcome) has been sent. */
+    protected final void startReceiving() {
+        channel.addCloseTask(ch -> hub().remove(this));
+        channel.getReceiveSetter().set(new AbstractReceiveListener() {
+            @Override
+            protected void onFullTextMessage(WebSocketChannel ch, BufferedTextMessage message) {
+                lastInboundNanos = System.nanoTime();
+                receive(message.getData());
+            }
+
+            @Override
+            protected void onFullBinaryMessage(WebSocketChannel ch, BufferedBinaryMessage message) {
+                lastInboundNanos = System.nanoTime();
+                message.getData().free();
+                receiveBinary();
+            }
+
+            @Override
+            protected void onFullPongMessage(WebSocketChannel ch, BufferedBinaryMessage message) {
+                lastInboundNanos = System.nanoTime();
+                message.getData().free();
+            }
+
+            @Override
+            protected void onFullPingMessage(WebSocketChannel ch, BufferedBinaryMessage message) throws IOException {
+                lastInboundNanos = System.nanoTime();
+                super.onFullPingMessage(ch, message);
+            }
+
+            @Override
+            protected long getMaxTextBufferSize() {
+                return maxInboundBytes;
+            }
+
+            @Override
+            protected long getMaxBinaryBufferSize() {
+                return maxInboundBytes;
+            }
+
+            @Override
+            protected void onError(WebSocketChannel ch, Throwable error) {
+                close(new CloseReason(CloseReason.Kind.PROTOCOL_ERROR, "frame too large or malformed"));
+            }
+        });
+        channel.resumeReceives();
+    }
+
+    /** A whole text message from the client. */
+    protected abstract void receive(String text);
+
+    /** A binary message: unsupported unless a protocol says otherwise. */
+    protected void receiveBinary() {
+        close(new CloseReason(CloseReason.Kind.PROTOCOL_ERROR, "binary frames are not supported"));
+    }
+
+    /** The WebSocket close code for a reason. */
+    protected abstract int closeCode(CloseReason.Kind kind);
+
+    /** Sends the protocol's heartbeat; the default is a WebSocket ping. */
+    protected void heartbeat() {
+        WebSockets.sendPing(ByteBuffer.allocate(0), channel, null);
+    }
+
+    public final String remoteAddress() {
+        return String.valueOf(channel.getSourceAddress());
+    }
+
+    @Override
+    protected void tick(long nowNanos) {
+        if (nowNanos - lastInboundNanos > idleTimeoutNanos) {
+            close(new CloseReason(CloseReason.Kind.IDLE, "idle timeout: no frame received"));
+        } else if (nowNanos - lastPingNanos >= pingIntervalNanos) {
+            lastPingNanos = nowNanos;
+            heartbeat();
+        }
+    }
+
+    @Override
+    protected final void transmit(byte[] frame) {
+        int n = frame.length;
+        WebSockets.sendText(ByteBuffer.wrap(frame), channel, new WebSocketCallback<Void>() {
+            @Override
+            public void complete(WebSocketChannel ch, Void context) {
+                sent(n);
+            }
+
+            @Override
+            public void onError(WebSocketChannel ch, Void context, Throwable throwable) {
+                sent(n);
+                IoUtils.safeClose(ch);
+            }
+        });
+    }
+
+    /** Sends text outside the event stream's ordering (rarely needed: prefer {@link #send}). */
+    protected final void sendNow(String text) {
+        send(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    protected void close(CloseReason reason) {
+        if (closing) return;
+        closing = true;
+        hub().remove(this);
+        String message = reason.message();
+        if (message.getBytes(StandardCharsets.UTF_8).length > 120) message = message.substring(0, 40);
+        WebSockets.sendClose(closeCode(reason.kind()), message, channel, new WebSocketCallback<Void>() {
+            @Override
+            public void complete(WebSocketChannel ch, Void context) {
+                scheduleForceClose();
+            }
+
+            @Override
+            public void onError(WebSocketChannel ch, Void context, Throwable throwable) {
+                IoUtils.safeClose(ch);
+            }
+        });
+        scheduleForceClose();
+    }
+
+    private void scheduleForceClose() {
+        channel.getIoThread().executeAfter(() -> IoUtils.safeClose(channel), FORCE_CLOSE_SECONDS, TimeUnit.SECONDS);
+    }
+
+    public final boolean isClosing() {
+        return closing;
+    }
+}
