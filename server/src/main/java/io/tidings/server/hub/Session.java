@@ -77,6 +77,11 @@ public abstract class Session {
     /** Sends a control frame (welcome, joined, error …) in order with events. */
     public final synchronized void send(byte[] frame) {
         if (mode == Mode.CLOSED) return;
+        if (queuedBytes > 2 * hub.settings().outboundBufferBytes()) {
+            // replies pile up unread (e.g. a client flooding requests without reading): bounded, so cut it off
+            close(new CloseReason(CloseReason.Kind.SLOW_CONSUMER, "slow consumer: replies are not being read"));
+            return;
+        }
         enqueue(frame);
     }
 
