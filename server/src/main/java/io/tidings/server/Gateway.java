@@ -3,11 +3,13 @@ package io.tidings.server;
 import io.tidings.server.auth.ApiKeys;
 import io.tidings.server.auth.TokenVerifier;
 import io.tidings.server.http.ApiError;
+import io.tidings.server.http.HttpMetricsHandler;
 import io.tidings.server.http.PublishHandler;
 import io.tidings.server.http.ReplayHandler;
 import io.tidings.server.hub.CloseReason;
 import io.tidings.server.hub.Hub;
 import io.tidings.server.hub.HubSettings;
+import io.tidings.server.metrics.Metrics;
 import io.tidings.server.ws.NativeEndpoint;
 import io.tidings.server.ws.WebSocketSettings;
 import io.tidings.storage.EventLog;
@@ -40,10 +42,12 @@ import java.util.logging.Logger;
 public final class Gateway implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
     static final long RETENTION_INTERVAL_SECONDS = 30;
+    static final long METRICS_REFRESH_SECONDS = 5;
 
     private final GatewayConfig config;
     private final EventLog log;
     private final Hub hub;
+    private final Metrics metrics = new Metrics();
     private final Undertow server;
     private final ScheduledExecutorService maintenance;
     private final DevCredentials devCredentials;
@@ -67,23 +71,27 @@ public final class Gateway implements AutoCloseable {
                 .withRetention(new Retention(config.retentionMaxAgeMs, config.retentionMaxBytes))
                 .withDedupe(config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS)
                 .withMinFreeBytes(config.minFreeBytes));
+        this.metrics.bindLog(log);
         this.hub = new Hub(log, new HubSettings(config.outboundBufferBytes, config.slowClientTimeoutMs,
-                HubSettings.DEFAULTS.catchUpBatchEvents()));
+                HubSettings.DEFAULTS.catchUpBatchEvents()), metrics);
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
                 config.idleTimeoutMs, 256);
 
         PathHandler routes = Handlers.path()
                 .addExactPath("/v1/events", byMethod(
-                        new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes),
+                        new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
                         new ReplayHandler(log, () -> keys)))
                 .addExactPath("/v1/ws", Handlers.websocket(new NativeEndpoint(hub, () -> tokens, ws)))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
-                .addExactPath("/readyz", this::ready);
+                .addExactPath("/readyz", this::ready)
+                .addExactPath("/metrics", exchange -> {
+                    exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_004);
+                    exchange.getResponseSender().send(metrics.scrape());
+                });
+        HttpHandler timed = new HttpMetricsHandler(routes, metrics, List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics"));
         this.server = Undertow.builder()
                 .addHttpListener(config.port, config.host)
-                .setHandler(exchange -> {
-                    routes.handleRequest(exchange);
-                })
+                .setHandler(timed)
                 .build();
         this.server.start();
         this.port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
@@ -93,6 +101,7 @@ public final class Gateway implements AutoCloseable {
             return t;
         });
         maintenance.scheduleWithFixedDelay(this::enforceRetention, 0, RETENTION_INTERVAL_SECONDS, TimeUnit.SECONDS);
+        maintenance.scheduleWithFixedDelay(() -> metrics.refreshLog(log), 0, METRICS_REFRESH_SECONDS, TimeUnit.SECONDS);
     }
 
     public static Gateway start(GatewayConfig config) throws IOException {
@@ -102,6 +111,7 @@ public final class Gateway implements AutoCloseable {
     private void enforceRetention() {
         try {
             int deleted = log.enforceRetention();
+            metrics.retentionDeleted(deleted);
             if (deleted > 0) LOG.info("retention deleted " + deleted + " log file(s); first offset now " + log.firstAvailable());
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "retention failed", e);
@@ -140,6 +150,10 @@ public final class Gateway implements AutoCloseable {
 
     public EventLog log() {
         return log;
+    }
+
+    public Metrics metrics() {
+        return metrics;
     }
 
     public Hub hub() {

@@ -275,6 +275,16 @@ final class ChronicleEventLog implements EventLog {
     }
 
     @Override
+    public long countBetween(Offset from, Offset to) {
+        long first = queue.firstIndex();
+        if (first <= 0 || first == Long.MAX_VALUE || to.index() <= from.index()) return 0;
+        long start = Math.max(from.index(), first);
+        long n = queue.countExcerpts(start, to.index()); // counts [start, to)
+        // [start, to) → (from, to]: drop start if it is 'from' itself, add 'to' (an existing event)
+        return n - (start == from.index() ? 1 : 0) + 1;
+    }
+
+    @Override
     public Cursor cursorAtStart() {
         return cursorAt(Position.START, 0);
     }

@@ -39,6 +39,12 @@ public interface EventLog extends AutoCloseable {
     /** Offset of the first retained event, or {@link #head()} when the log holds none. */
     Offset firstAvailable();
 
+    /**
+     * Number of retained events after {@code from} up to and including {@code to} (offsets are not
+     * dense, so lag is counted, not subtracted). 0 if {@code from} is not before {@code to}.
+     */
+    long countBetween(Offset from, Offset to);
+
     /** A cursor before the first retained event. */
     Cursor cursorAtStart();
 

@@ -39,6 +39,9 @@ class EventLogTest {
                 read.add(e.offset());
             }
             assertThat(read).isEqualTo(offsets);
+            assertThat(log.countBetween(Offset.start(epoch), log.head())).isEqualTo(offsets.size());
+            assertThat(log.countBetween(offsets.get(4), offsets.get(9))).isEqualTo(5);
+            assertThat(log.countBetween(offsets.get(9), offsets.get(4))).isZero();
             try (Cursor after = log.cursorAfter(offsets.get(4))) {
                 assertThat(after.next().offset()).isEqualTo(offsets.get(5));
             }

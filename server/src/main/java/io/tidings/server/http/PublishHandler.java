@@ -1,6 +1,7 @@
 package io.tidings.server.http;
 
 import io.tidings.server.auth.ApiKeys;
+import io.tidings.server.metrics.Metrics;
 import io.tidings.storage.Appended;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogUnavailableException;
@@ -23,8 +24,11 @@ public final class PublishHandler implements HttpHandler {
     private final Supplier<ApiKeys> keys;
     private final PublishParser parser;
     private final int maxBodyBytes;
+    private final Metrics metrics;
 
-    public PublishHandler(EventLog log, Supplier<ApiKeys> keys, int maxEventBytes, int maxBatchEvents, int maxBodyBytes) {
+    public PublishHandler(EventLog log, Supplier<ApiKeys> keys, int maxEventBytes, int maxBatchEvents, int maxBodyBytes,
+                          Metrics metrics) {
+        this.metrics = metrics;
         this.log = log;
         this.keys = keys;
         this.parser = new PublishParser(maxEventBytes, maxBatchEvents);
@@ -46,11 +50,17 @@ public final class PublishHandler implements HttpHandler {
             boolean[] single = new boolean[1];
             List<NewEvent> events = parser.parse(body, single);
             List<Appended> appended;
+            long start = System.nanoTime();
             try {
                 appended = log.append(events);
             } catch (LogUnavailableException e) {
+                metrics.appended("failed", events.size());
                 throw new ApiError(503, "log_unavailable", e.getMessage());
             }
+            metrics.appendTime(System.nanoTime() - start);
+            long duplicates = appended.stream().filter(Appended::duplicate).count();
+            metrics.appended("committed", appended.size() - duplicates);
+            if (duplicates > 0) metrics.appended("duplicate", duplicates);
             exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
             exchange.getResponseSender().send(answer(appended, single[0]));
         } catch (ApiError e) {

@@ -4,6 +4,7 @@ import io.tidings.storage.Cursor;
 import io.tidings.storage.Event;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogUnavailableException;
+import io.tidings.server.metrics.Metrics;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -33,6 +34,7 @@ public final class Hub implements AutoCloseable {
 
     private final EventLog log;
     private final HubSettings settings;
+    private final Metrics metrics;
     private final Map<String, Set<Subscription>> byRoom = new ConcurrentHashMap<>();
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final ExecutorService catchUp;
@@ -46,9 +48,11 @@ public final class Hub implements AutoCloseable {
     private final AtomicLong replayed = new AtomicLong();
     private final AtomicInteger catchingUp = new AtomicInteger();
 
-    public Hub(EventLog log, HubSettings settings) {
+    public Hub(EventLog log, HubSettings settings, Metrics metrics) {
         this.log = log;
         this.settings = settings;
+        this.metrics = metrics;
+        metrics.bindSessions(() -> byRoom.values().stream().mapToInt(Set::size).sum(), catchingUp::get);
         AtomicInteger n = new AtomicInteger();
         this.catchUp = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "tidings-catch-up-" + n.incrementAndGet());
@@ -72,6 +76,10 @@ public final class Hub implements AutoCloseable {
         return log;
     }
 
+    public Metrics metrics() {
+        return metrics;
+    }
+
     HubSettings settings() {
         return settings;
     }
@@ -88,11 +96,15 @@ public final class Hub implements AutoCloseable {
     public void open(Session session) {
         session.attach(this);
         sessions.add(session);
+        metrics.connectionOpened(session.protocol());
     }
 
     /** Forgets a session whose socket is closed. Idempotent. */
     public void remove(Session session) {
-        if (sessions.remove(session)) session.detach();
+        if (sessions.remove(session)) {
+            session.detach();
+            metrics.connectionClosed(session.protocol());
+        }
     }
 
     public int sessionCount() {
@@ -160,9 +172,11 @@ public final class Hub implements AutoCloseable {
         for (Session s : sessions) {
             try {
                 if (s.isStalled(now)) {
+                    metrics.slowClientDisconnect(s.protocol());
                     s.close(new CloseReason(CloseReason.Kind.SLOW_CONSUMER, "slow consumer: reconnect and resume from your last offset"));
                 } else {
                     s.tick(now);
+                    s.sampleLag(now);
                 }
             } catch (RuntimeException e) {
                 report(e);
@@ -172,6 +186,7 @@ public final class Hub implements AutoCloseable {
 
     void lagged() {
         lagged.incrementAndGet();
+        metrics.lagged();
     }
 
     void catchUpStarted() {
@@ -189,6 +204,7 @@ public final class Hub implements AutoCloseable {
 
     void replayed() {
         replayed.incrementAndGet();
+        metrics.replayed(1);
     }
 
     /** Times a live session fell behind and was switched to reading from the log. */

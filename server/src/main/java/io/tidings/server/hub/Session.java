@@ -46,6 +46,7 @@ public abstract class Session {
     private long queuedBytes;
     private long stalledSinceNanos;   // when the queue last went from empty to non-empty without draining
     private final Frames catchUpFrames = new Frames();
+    private long lastDeliveredTimeMillis;
 
     void attach(Hub hub) {
         this.hub = hub;
@@ -68,6 +69,9 @@ public abstract class Session {
 
     /** Closes the socket with a protocol-specific code and reason; must end in {@link Hub#remove}. */
     protected abstract void close(CloseReason reason);
+
+    /** The protocol's metric label: native, socketio, actioncable. */
+    public abstract String protocol();
 
     /** Called about once a second by the hub: heartbeats, idle checks. */
     protected void tick(long nowNanos) {}
@@ -116,6 +120,8 @@ public abstract class Session {
                 if (live != null) enqueue(live);
             }
             hub.index(sub);
+            hub.metrics().join(protocol(), result.status() == JoinResult.Status.REPLAYING ? "replay"
+                    : result.status().name().toLowerCase());
             if (replay) rewind(position);
             return result;
         }
@@ -161,6 +167,9 @@ public abstract class Session {
         }
         for (Subscription s : due) s.position = frames.event().offset().index();
         for (byte[] f : out) enqueue(f);
+        lastDeliveredTimeMillis = frames.event().timeMillis();
+        hub.metrics().delivered(protocol(), out.size(), size);
+        hub.metrics().deliveryLatency(lastDeliveredTimeMillis);
     }
 
     private List<Subscription> due(Event event, List<Subscription> subs) {
@@ -272,8 +281,14 @@ public abstract class Session {
         if (due.isEmpty()) return;
         List<byte[]> out = new ArrayList<>(1);
         encode(catchUpFrames, due, out);
+        long size = 0;
         for (Subscription s : due) s.position = e.offset().index();
-        for (byte[] f : out) enqueue(f);
+        for (byte[] f : out) {
+            enqueue(f);
+            size += f.length;
+        }
+        lastDeliveredTimeMillis = e.timeMillis();
+        hub.metrics().delivered(protocol(), out.size(), size);
         hub.replayed();
     }
 
@@ -297,6 +312,21 @@ public abstract class Session {
         queuedBytes -= bytes;
         stalledSinceNanos = System.nanoTime();
         if (mode == Mode.CATCHING_UP && queuedBytes <= hub.settings().outboundBufferBytes() / 2) scheduleCatchUp();
+    }
+
+    /** Ticker: records how far behind the head a catching-up session is. */
+    final void sampleLag(long nowNanos) {
+        long position, delivered;
+        synchronized (this) {
+            if (mode != Mode.CATCHING_UP) return;
+            position = Long.MAX_VALUE;
+            for (Subscription s : subscriptions.values()) position = Math.min(position, s.position);
+            delivered = lastDeliveredTimeMillis;
+        }
+        if (position == Long.MAX_VALUE) return;
+        io.tidings.storage.EventLog log = hub.log();
+        long behind = log.countBetween(new Offset(log.epoch(), position), log.head());
+        hub.metrics().lag(behind, delivered == 0 ? 0 : Math.max(0, System.currentTimeMillis() - delivered) / 1000.0);
     }
 
     /** True if frames have been waiting without any progress for longer than the slow-client timeout. */

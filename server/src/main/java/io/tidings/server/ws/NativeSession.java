@@ -68,6 +68,7 @@ final class NativeSession extends WebSocketSession {
             return;
         }
         if (!grants.allows(room)) {
+            hub().metrics().join(protocol(), "forbidden");
             error("forbidden", "your token does not grant room " + room, room);
             return;
         }
@@ -150,6 +151,11 @@ final class NativeSession extends WebSocketSession {
     @Override
     protected byte[] liveFrame(Subscription subscription) {
         return Json.utf8("{\"op\":\"live\",\"room\":" + Json.quote(subscription.room()) + "}");
+    }
+
+    @Override
+    public String protocol() {
+        return "native";
     }
 
     @Override

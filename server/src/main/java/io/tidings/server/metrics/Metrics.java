@@ -1,0 +1,195 @@
+package io.tidings.server.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheus.PrometheusConfig;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
+import io.tidings.storage.EventLog;
+import io.tidings.storage.LogStats;
+
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Every metric Tidings exports, named {@code tidings_…} in base units, with labels of bounded
+ * cardinality only (protocol, outcome, route, status class — never a room or a user). The one
+ * class that knows the registry type (the Prometheus simpleclient registry), so it can be swapped.
+ * Documented in docs/operations.md. Thread-safe.
+ */
+public final class Metrics {
+    public static final String NATIVE = "native";
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, AtomicLong> connections = new ConcurrentHashMap<>();
+    private final Timer appendLatency;
+    private final Timer deliveryLatency;
+    private final DistributionSummary lagEvents;
+    private final DistributionSummary lagSeconds;
+    private volatile LogStats logStats;
+
+    public Metrics() {
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        appendLatency = Timer.builder("tidings_log_append_seconds")
+                .description("Time from a publish request's append call to its commit")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
+                .maximumExpectedValue(Duration.ofSeconds(5)).register(registry);
+        deliveryLatency = Timer.builder("tidings_delivery_latency_seconds")
+                .description("Time from an event's append to its hand-off to a client socket (live push)")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(100_000))
+                .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+        lagEvents = DistributionSummary.builder("tidings_consumer_lag_events")
+                .description("Events between the log head and each catching-up session's position, sampled every second")
+                .publishPercentileHistogram().maximumExpectedValue(10_000_000.0).register(registry);
+        lagSeconds = DistributionSummary.builder("tidings_consumer_lag_seconds")
+                .description("Age of the last event delivered to each catching-up session, sampled every second")
+                .baseUnit("seconds").publishPercentileHistogram().maximumExpectedValue(86_400.0).register(registry);
+    }
+
+    /** Gauges read from the log (extent, disk) and the hub (sessions). */
+    public void bindLog(EventLog log) {
+        Gauge.builder("tidings_log_writable", () -> log.isWritable() ? 1 : 0)
+                .description("1 while the log can commit appends (open, enough free disk)").register(registry);
+        Gauge.builder("tidings_log_head_offset", () -> stats(log).head().index())
+                .description("Index of the last committed event").register(registry);
+        Gauge.builder("tidings_log_first_offset", () -> stats(log).first() == null ? 0 : stats(log).first().index())
+                .description("Index of the first retained event").register(registry);
+        Gauge.builder("tidings_log_first_event_timestamp_seconds", () -> stats(log).firstTimeMillis() / 1000.0)
+                .description("Append time of the first retained event (Unix seconds)").register(registry);
+        Gauge.builder("tidings_log_head_event_timestamp_seconds", () -> stats(log).headTimeMillis() / 1000.0)
+                .description("Append time of the last committed event (Unix seconds)").register(registry);
+        Gauge.builder("tidings_log_bytes", () -> stats(log).bytes()).baseUnit("bytes")
+                .description("Size of the log's files").register(registry);
+        Gauge.builder("tidings_log_files", () -> stats(log).files())
+                .description("Number of log roll files").register(registry);
+        Gauge.builder("tidings_log_events", () -> stats(log).events())
+                .description("Retained events").register(registry);
+    }
+
+    /** Refreshes the cached log extent (called by the maintenance thread, so scrapes stay cheap). */
+    public void refreshLog(EventLog log) {
+        logStats = log.stats();
+    }
+
+    private LogStats stats(EventLog log) {
+        LogStats s = logStats;
+        if (s == null) logStats = s = log.stats();
+        return s;
+    }
+
+    public void bindSessions(Supplier<Number> subscriptions, Supplier<Number> catchingUp) {
+        Gauge.builder("tidings_subscriptions", subscriptions).description("Room subscriptions of all sessions").register(registry);
+        Gauge.builder("tidings_sessions_catching_up", catchingUp)
+                .description("Sessions currently served from the log (replaying or fallen behind)").register(registry);
+    }
+
+    private Counter counter(String name, String description, String... tags) {
+        return counters.computeIfAbsent(name + String.join(",", tags),
+                k -> Counter.builder(name).description(description).tags(tags).register(registry));
+    }
+
+    // ---- log ----
+    public void appended(String outcome, long events) {
+        counter("tidings_log_appended_events_total", "Events given to the log, by outcome (committed, duplicate, rejected, failed)",
+                "outcome", outcome).increment(events);
+    }
+
+    public void appendTime(long nanos) {
+        appendLatency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void retentionDeleted(int files) {
+        counter("tidings_log_retention_deleted_files_total", "Log files deleted by retention").increment(files);
+    }
+
+    // ---- connections and subscriptions ----
+    public void connectionOpened(String protocol) {
+        connections.computeIfAbsent(protocol, p -> {
+            AtomicLong n = new AtomicLong();
+            Gauge.builder("tidings_connections", n, AtomicLong::get).description("Open client connections")
+                    .tag("protocol", p).register(registry);
+            return n;
+        }).incrementAndGet();
+    }
+
+    public void connectionClosed(String protocol) {
+        AtomicLong n = connections.get(protocol);
+        if (n != null) n.decrementAndGet();
+    }
+
+    /** outcome: live, replay, gap, forbidden. */
+    public void join(String protocol, String outcome) {
+        counter("tidings_joins_total", "Room joins by outcome", "protocol", protocol, "outcome", outcome).increment();
+    }
+
+    /** outcome: recovered, gap (session-level resume of Socket.IO / AnyCable). */
+    public void resume(String protocol, String outcome) {
+        counter("tidings_resumes_total", "Session resumes by outcome", "protocol", protocol, "outcome", outcome).increment();
+    }
+
+    public void replayed(long events) {
+        counter("tidings_replayed_events_total", "Events delivered from the log by catch-up (resume or slow client)").increment(events);
+    }
+
+    public void delivered(String protocol, long frames, long bytes) {
+        counter("tidings_deliveries_total", "Event frames handed to client sockets", "protocol", protocol).increment(frames);
+        counter("tidings_sent_bytes_total", "Bytes of event frames handed to client sockets", "protocol", protocol).increment(bytes);
+    }
+
+    public void deliveryLatency(long appendTimeMillis) {
+        deliveryLatency.record(Math.max(0, System.currentTimeMillis() - appendTimeMillis), TimeUnit.MILLISECONDS);
+    }
+
+    public void lag(long events, double seconds) {
+        lagEvents.record(events);
+        lagSeconds.record(seconds);
+    }
+
+    public void slowClientDisconnect(String protocol) {
+        counter("tidings_slow_client_disconnects_total", "Clients closed because they read nothing for the slow-client timeout",
+                "protocol", protocol).increment();
+    }
+
+    public void lagged() {
+        counter("tidings_sessions_fell_behind_total", "Times a live session's queue was full and it switched to reading the log").increment();
+    }
+
+    /** reason: missing, invalid, expired. */
+    public void authFailure(String protocol, String reason) {
+        counter("tidings_auth_failures_total", "Rejected credentials", "protocol", protocol, "reason", reason).increment();
+    }
+
+    public Timer httpTimer(String route, String method, int status) {
+        return Timer.builder("tidings_http_request_seconds").description("HTTP requests by route and status")
+                .tags("route", route, "method", method, "status", Integer.toString(status)).register(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** The Prometheus text exposition (format 0.0.4). */
+    public String scrape() {
+        return registry.scrape();
+    }
+}
