@@ -42,6 +42,7 @@ public final class Hub implements AutoCloseable {
     private final Thread dispatcher;
     private final Frames frames = new Frames();
     private volatile long dispatched;
+    private volatile long fanningOut;
     private volatile boolean running = true;
 
     private final AtomicLong lagged = new AtomicLong();
@@ -66,6 +67,7 @@ public final class Hub implements AutoCloseable {
         });
         Cursor live = log.cursorAtEnd();
         this.dispatched = live.position().index();
+        this.fanningOut = dispatched;
         this.dispatcher = new Thread(() -> dispatch(live), "tidings-dispatcher");
         this.dispatcher.setDaemon(true);
         this.dispatcher.start();
@@ -91,6 +93,11 @@ public final class Hub implements AutoCloseable {
     /** Index of the last event the dispatcher has offered to every live session. */
     long dispatched() {
         return dispatched;
+    }
+
+    /** Index of the newest event whose fan-out has started (it may still be in progress). */
+    long fanningOut() {
+        return fanningOut;
     }
 
     public void open(Session session) {
@@ -138,6 +145,7 @@ public final class Hub implements AutoCloseable {
                     return;
                 }
                 if (e == null) continue;
+                fanningOut = e.offset().index();
                 try {
                     fanOut(e);
                 } catch (RuntimeException ex) {

@@ -122,7 +122,10 @@ public abstract class Session {
             hub.index(sub);
             hub.metrics().join(protocol(), result.status() == JoinResult.Status.REPLAYING ? "replay"
                     : result.status().name().toLowerCase());
-            if (replay) rewind(position);
+            // A live join is safe to leave to the dispatcher only if no event after its position had
+            // started fanning out before it was indexed; otherwise (and while catching up, whose
+            // cursor may be past the position) read the log from the position.
+            if (replay || mode == Mode.CATCHING_UP || hub.fanningOut() > position) rewind(position, sub);
             return result;
         }
     }
@@ -162,7 +165,7 @@ public abstract class Session {
             // The client is not keeping up: stop queueing and serve it from the log at its own pace.
             for (Subscription s : subscriptions.values()) s.position = Math.max(s.position, previous);
             hub.lagged();
-            rewind(previous);
+            rewind(previous, null);
             return;
         }
         for (Subscription s : due) s.position = frames.event().offset().index();
@@ -184,13 +187,14 @@ public abstract class Session {
     /**
      * Switches to (or restarts) catching up from just after {@code index} (or earlier, if a
      * subscription is behind it). Caller holds the lock. A live session has considered every event
-     * the dispatcher finished, so its live subscriptions move up to that point first.
+     * the dispatcher finished, so its live subscriptions move up to that point first — except
+     * {@code joining}, which was not indexed when those events fanned out.
      */
-    private void rewind(long index) {
+    private void rewind(long index, Subscription joining) {
         if (mode == Mode.LIVE) {
             long dispatched = hub.dispatched();
             for (Subscription s : subscriptions.values()) {
-                if (!s.replaying) s.position = Math.max(s.position, dispatched);
+                if (!s.replaying && s != joining) s.position = Math.max(s.position, dispatched);
             }
             mode = Mode.CATCHING_UP;
             hub.catchUpStarted();
