@@ -396,7 +396,9 @@ final class ChronicleEventLog implements EventLog {
     }
 
     private NavigableSet<Long> cycles() {
-        return queue.listCyclesBetween(queue.firstCycle(), queue.lastCycle());
+        int first = queue.firstCycle(), last = queue.lastCycle();
+        if (first == Integer.MAX_VALUE || last == Integer.MIN_VALUE || first > last) return new java.util.TreeSet<>();
+        return queue.listCyclesBetween(first, last);
     }
 
     private long timeAt(long index) {

@@ -16,9 +16,14 @@ public final class TidingsCli implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /** Held so the level sticks: java.util.logging keeps loggers weakly. */
+    private static final java.util.logging.Logger CHRONICLE_LOG = java.util.logging.Logger.getLogger("net.openhft");
+
     public static void main(String[] args) {
         System.setProperty("chronicle.analytics.disable", "true");
         System.setProperty("chronicle.announcer.disable", "true");
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
+        CHRONICLE_LOG.setLevel(java.util.logging.Level.WARNING);
         int code = new CommandLine(new TidingsCli()).execute(args);
         if (code != 0 || !"serve".equals(args.length > 0 ? args[0] : "")) System.exit(code);
     }
