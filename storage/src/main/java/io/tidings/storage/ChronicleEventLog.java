@@ -85,6 +85,13 @@ import java.util.stream.Stream;
  */
 final class ChronicleEventLog implements EventLog {
     static final String WRITER_LOCK_FILE = "tidings-log.lock";
+    /**
+     * How long Chronicle waits for another writer's header before acting on its own (default 10 s).
+     * With one writer per log nobody legitimately holds a header that long; the waits that remain are
+     * for headers a killed writer left unfinished, e.g. the first header of a file it was creating,
+     * which costs about four such waits on the next open and append before Chronicle discards the file.
+     */
+    static final long CHRONICLE_TIMEOUT_MILLIS = 1_000;
     private final LogConfig config;
     private final Path dir;
     private final String epoch;
@@ -127,6 +134,7 @@ final class ChronicleEventLog implements EventLog {
         this.floor = LogMeta.readFloor(dir);
         SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(dir)
                 .rollCycle(rollCycle)
+                .timeoutMS(CHRONICLE_TIMEOUT_MILLIS)
                 .timeProvider(this::rollTimeMillis)
                 .readOnly(config.readOnly());
         if (config.durability() == Durability.POWER_LOSS) builder.syncMode(SyncMode.SYNC);
