@@ -7,13 +7,18 @@ import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.queue.impl.single.TableStoreWriteLock;
+import net.openhft.chronicle.threads.Pauser;
 import net.openhft.chronicle.wire.DocumentContext;
 
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -23,6 +28,7 @@ import java.util.NavigableSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
@@ -33,6 +39,7 @@ import java.util.stream.Stream;
  * <pre>
  *   tidings-log.properties  format=1, epoch=&lt;12 chars [0-9a-z]&gt;, roll=HOURLY|DAILY|…, created=…
  *                           (written once at creation; format is checked on every open)
+ *   tidings-log.lock        empty; the writing instance holds an OS lock on it (one writer per log)
  *   retention-floor         decimal index of the last event deleted by retention (absent: none deleted)
  *   *.cq4                   Chronicle Queue roll files, one per roll period, named by its start (UTC)
  *   *.cq4t                  Chronicle's own table stores (directory listing, locks)
@@ -53,28 +60,46 @@ import java.util.stream.Stream;
  * <h2>Offset</h2>
  * The event's Chronicle index: {@code (cycle << sequenceBits) | sequence within the cycle}. It
  * strictly increases in append order (with jumps where a file rolls). Clients see it with the
- * epoch as {@link Offset}.
+ * epoch as {@link Offset}. The cycle comes from the log's clock made monotonic: never earlier than
+ * the newest file or any time used before, so a wall clock stepped back cannot lower offsets.
  *
  * <h2>Commit point and recovery</h2>
  * An event is committed when its document is closed (Chronicle then marks the header complete) and,
  * with {@link Durability#POWER_LOSS}, after the {@code msync} that covers it. Only then does
  * {@link #head()} move past it, readers see it, and {@link #append} return. Cursors never read past
- * {@link #head()}. A process killed mid-append leaves an incomplete header that Chronicle's recovery
- * skips on reopen; every event whose append returned is intact (CRC-checked on read).
+ * {@link #head()}; a read-only instance cannot see the writer's head and reads every complete
+ * document (in power-loss mode possibly one not yet msynced). A process killed mid-append leaves an
+ * incomplete header that Chronicle's recovery skips on reopen; every event whose append returned is
+ * intact (CRC-checked on read). It may also leave Chronicle's write lock set: holding
+ * {@code tidings-log.lock}, the new writer knows no other writer is alive and clears it on open
+ * (Chronicle alone would wait for its lock timeout and fail when the new process has the dead one's
+ * process id, as PID 1 in a container does). A damaged record does not stop the log from opening:
+ * {@link #verify()} and the cursors that reach it report it.
  *
  * <h2>Thread safety</h2>
- * Shared and thread-safe. One appender is used under {@code appendLock} (appends from many threads
+ * Shared and thread-safe; one writing instance per directory ({@code tidings-log.lock}), any number
+ * of read-only ones. One appender is used under {@code appendLock} (appends from many threads
  * are serialised; power-loss mode shares one msync among concurrent appends). Retention and cursor
  * positioning are serialised by {@code retentionLock}, so a file is never deleted under a cursor.
  * Each cursor owns its own tailer and is used by one thread at a time.
  */
 final class ChronicleEventLog implements EventLog {
+    static final String WRITER_LOCK_FILE = "tidings-log.lock";
+    /**
+     * How long Chronicle waits for another writer's header before acting on its own (default 10 s).
+     * With one writer per log nobody legitimately holds a header that long; the waits that remain are
+     * for headers a killed writer left unfinished, e.g. the first header of a file it was creating,
+     * which costs about four such waits on the next open and append before Chronicle discards the file.
+     */
+    static final long CHRONICLE_TIMEOUT_MILLIS = 1_000;
     private final LogConfig config;
     private final Path dir;
     private final String epoch;
     private final RollCycle rollCycle;
     private final DateTimeFormatter fileNames;
     private final SingleChronicleQueue queue;
+    /** The OS lock held by a writing instance ({@code null} when read-only); released by {@link #close()}. */
+    private final FileChannel writerLock;
 
     private final ReentrantLock appendLock = new ReentrantLock();
     private final ExcerptAppender appender;
@@ -82,6 +107,8 @@ final class ChronicleEventLog implements EventLog {
     private final DedupeIndex dedupe;
     private final SpaceGuard space;
     private long lastTimeMillis;
+    /** Most recent time handed to Chronicle, which picks the roll file by it; never decreases. */
+    private final AtomicLong rollClockMillis = new AtomicLong(Long.MIN_VALUE);
     private volatile long written;
 
     private final Object syncMonitor = new Object();
@@ -96,8 +123,9 @@ final class ChronicleEventLog implements EventLog {
     private volatile long floor;
     private volatile boolean closed;
 
-    private ChronicleEventLog(LogConfig config) {
+    private ChronicleEventLog(LogConfig config, FileChannel writerLock) {
         this.config = config;
+        this.writerLock = writerLock;
         this.dir = config.dir().toAbsolutePath();
         LogMeta meta = LogMeta.loadOrCreate(dir, config.roll(), config.readOnly());
         this.epoch = meta.epoch();
@@ -106,48 +134,138 @@ final class ChronicleEventLog implements EventLog {
         this.floor = LogMeta.readFloor(dir);
         SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(dir)
                 .rollCycle(rollCycle)
-                .timeProvider(config.clock()::getAsLong)
+                .timeoutMS(CHRONICLE_TIMEOUT_MILLIS)
+                .timeProvider(this::rollTimeMillis)
                 .readOnly(config.readOnly());
         if (config.durability() == Durability.POWER_LOSS) builder.syncMode(SyncMode.SYNC);
         this.queue = builder.build();
-        if (config.readOnly()) {
-            this.appender = null;
-            this.space = null;
-            this.dedupe = null;
-            this.committed = Long.MAX_VALUE;
-        } else {
-            this.appender = queue.createAppender();
-            this.appender.singleThreadedCheckDisabled(true);
-            try {
-                this.space = new SpaceGuard(dir, config.minFreeBytes());
-            } catch (IOException e) {
-                queue.close();
-                throw new UncheckedIOException("cannot inspect the file system of " + dir, e);
+        try {
+            int lastCycle = queue.lastCycle(); // appends never go to a file older than the newest
+            if (lastCycle > 0) rollClockMillis.set((long) lastCycle * rollCycle.lengthInMillis());
+            if (config.readOnly()) {
+                this.appender = null;
+                this.space = null;
+                this.dedupe = null;
+                this.committed = Long.MAX_VALUE;
+            } else {
+                releaseStaleChronicleLocks(queue);
+                this.appender = queue.createAppender();
+                this.appender.singleThreadedCheckDisabled(true);
+                try {
+                    this.space = new SpaceGuard(dir, config.minFreeBytes());
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot inspect the file system of " + dir, e);
+                }
+                this.dedupe = new DedupeIndex(config.dedupeWindowMillis(), config.dedupeMaxIds());
+                long last = queue.lastIndex();
+                this.committed = Math.max(last, 0);
+                this.written = this.committed;
+                this.synced = this.committed;
+                recoverWriterState();
             }
-            this.dedupe = new DedupeIndex(config.dedupeWindowMillis(), config.dedupeMaxIds());
-            long last = queue.lastIndex();
-            this.committed = Math.max(last, 0);
-            this.written = this.committed;
-            this.synced = this.committed;
-            recoverWriterState();
+        } catch (RuntimeException | Error e) {
+            queue.close();
+            throw e;
         }
     }
 
     static ChronicleEventLog open(LogConfig config) {
-        return new ChronicleEventLog(config);
+        if (config.readOnly()) return new ChronicleEventLog(config, null);
+        FileChannel writerLock = lockForWriting(config.dir().toAbsolutePath());
+        try {
+            return new ChronicleEventLog(config, writerLock);
+        } catch (RuntimeException | Error e) {
+            closeQuietly(writerLock);
+            throw e;
+        }
     }
 
-    /** Restores the last append time (time never decreases across restarts) and the dedupe window. */
+    /**
+     * Takes the OS lock on {@value #WRITER_LOCK_FILE}: one writing instance per log, across processes
+     * and within this JVM. The OS drops the lock when its holder dies, whatever its process id.
+     */
+    private static FileChannel lockForWriting(Path dir) {
+        Path file = dir.resolve(WRITER_LOCK_FILE);
+        FileChannel channel;
+        try {
+            Files.createDirectories(dir);
+            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open " + file, e);
+        }
+        try {
+            if (channel.tryLock() != null) return channel;
+        } catch (OverlappingFileLockException e) {
+            // held by another instance in this JVM
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new UncheckedIOException("cannot lock " + file, e);
+        }
+        closeQuietly(channel);
+        throw new IllegalStateException(dir + " is already open for writing by another EventLog (" + file + " is locked)");
+    }
+
+    /**
+     * Holding the writer lock, no other writer of this log is alive, so a Chronicle write lock still
+     * set was left by a writer that died inside an append. Chronicle frees such a lock on open only when
+     * the process id recorded in it is not running; a restarted process that got the same id (PID 1 in
+     * a container) would otherwise block for Chronicle's lock timeout on open and then fail, every time.
+     */
+    private static void releaseStaleChronicleLocks(SingleChronicleQueue queue) {
+        try (TableStoreWriteLock write = new TableStoreWriteLock(queue.metaStore(), Pauser::balanced, 0L);
+             TableStoreWriteLock append = new TableStoreWriteLock(queue.metaStore(), Pauser::balanced, 0L,
+                     TableStoreWriteLock.APPEND_LOCK_KEY)) {
+            if (write.locked()) write.forceUnlock();
+            if (append.locked()) append.forceUnlock();
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing releases the lock; nothing more to do
+        }
+    }
+
+    /**
+     * Restores the last append time (time never decreases across restarts) and the dedupe window. A
+     * damaged record is passed over (its producer id is lost): it must not keep the log from opening;
+     * {@link #verify()} and the cursors that reach it report it.
+     */
     private void recoverWriterState() {
         if (committed == 0) return;
         long now = config.clock().getAsLong();
         try (ChronicleCursor c = cursorAt(Position.TIME, now - config.dedupeWindowMillis())) {
-            for (Event e = c.next(); e != null; e = c.next()) {
+            while (true) {
+                Event e;
+                try {
+                    e = c.next();
+                } catch (CorruptRecordException damaged) {
+                    continue;
+                }
+                if (e == null) break;
                 lastTimeMillis = Math.max(lastTimeMillis, e.timeMillis());
                 if (e.producerId() != null) dedupe.remember(e.producerId(), new Appended(e.offset(), e.timeMillis(), false));
             }
         }
         lastTimeMillis = Math.max(lastTimeMillis, timeAt(committed));
+    }
+
+    /**
+     * The clock Chronicle rolls files by: the log's clock, but never earlier than any time handed out
+     * before or than the start of the newest file (set on open). A wall clock stepped back (NTP, a
+     * restored VM, a log moved between hosts) would otherwise make Chronicle write into an older
+     * cycle: into a file already closed (every append fails) or into a new file before the newest
+     * (offsets go down, and the events after the old head are hidden from readers).
+     */
+    private long rollTimeMillis() {
+        long now = config.clock().getAsLong();
+        long seen;
+        while ((seen = rollClockMillis.get()) < now && !rollClockMillis.compareAndSet(seen, now)) {
+            // another thread moved it: look again
+        }
+        return Math.max(seen, now);
     }
 
     @Override
@@ -172,7 +290,7 @@ final class ChronicleEventLog implements EventLog {
         try {
             if (closed) throw new LogUnavailableException("log is closed");
             space.check(bytes);
-            long now = Math.max(lastTimeMillis, config.clock().getAsLong());
+            long now = Math.max(lastTimeMillis, rollTimeMillis());
             lastTimeMillis = now;
             last = written;
             for (NewEvent e : events) {
@@ -535,6 +653,7 @@ final class ChronicleEventLog implements EventLog {
                 for (ChronicleCursor c : List.copyOf(cursors)) c.close();
                 if (appender != null) appender.close();
                 queue.close();
+                if (writerLock != null) closeQuietly(writerLock);
             }
         } finally {
             appendLock.unlock();

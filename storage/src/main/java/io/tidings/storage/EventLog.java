@@ -12,7 +12,13 @@ import java.util.List;
  */
 public interface EventLog extends AutoCloseable {
 
-    /** Opens (or creates) the log in {@code config.dir()}. */
+    /**
+     * Opens (or creates) the log in {@code config.dir()}. One writing instance per directory at a
+     * time, in this or another process; read-only instances may be opened beside it.
+     *
+     * @throws IllegalStateException if the directory is open for writing elsewhere, holds log files
+     *                               without Tidings' properties file, or has another format
+     */
     static EventLog open(LogConfig config) {
         return ChronicleEventLog.open(config);
     }
