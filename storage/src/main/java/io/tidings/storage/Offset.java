@@ -38,6 +38,12 @@ public record Offset(String epoch, long index) implements Comparable<Offset> {
         }
         String epoch = token.substring(0, dash);
         if (!Epochs.isWellFormed(epoch)) throw new IllegalArgumentException("offset has a malformed epoch: " + token);
+        for (int i = dash + 1; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c < '0' || c > '9' || (c == '0' && i == dash + 1 && i < token.length() - 1)) {
+                throw new IllegalArgumentException("offset index must be a canonical decimal number: " + token);
+            }
+        }
         long index;
         try {
             index = Long.parseLong(token, dash + 1, token.length(), 10);
