@@ -10,6 +10,9 @@ import io.tidings.server.hub.Hub;
 import io.tidings.server.hub.HubSettings;
 import io.tidings.server.ws.NativeEndpoint;
 import io.tidings.server.ws.WebSocketSettings;
+import io.tidings.server.ws.cable.CableEndpoint;
+import io.tidings.server.ws.cable.CableSettings;
+import io.tidings.server.ws.cable.ChannelRoutes;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogConfig;
 import io.tidings.storage.Retention;
@@ -60,6 +63,7 @@ public final class Gateway implements AutoCloseable {
         this.keys = new ApiKeys(config.publishKeys.isEmpty() ? List.of(devCredentials.publishKey()) : config.publishKeys,
                 config.auditKeys.isEmpty() ? List.of(devCredentials.auditKey()) : config.auditKeys);
         TokenVerifier tokens = new TokenVerifier(jwtSecret);
+        ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
 
         this.log = EventLog.open(LogConfig.at(config.dataDir.resolve("log"))
                 .withDurability(config.durability)
@@ -79,6 +83,7 @@ public final class Gateway implements AutoCloseable {
                 .addExactPath("/v1/ws", Handlers.websocket(new NativeEndpoint(hub, () -> tokens, ws)))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
                 .addExactPath("/readyz", this::ready);
+        if (!config.cablePath.isEmpty()) routes.addExactPath(config.cablePath, cableEndpoint(config, tokens, cableChannels).handler());
         this.server = Undertow.builder()
                 .addHttpListener(config.port, config.host)
                 .setHandler(exchange -> {
@@ -93,6 +98,12 @@ public final class Gateway implements AutoCloseable {
             return t;
         });
         maintenance.scheduleWithFixedDelay(this::enforceRetention, 0, RETENTION_INTERVAL_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private CableEndpoint cableEndpoint(GatewayConfig config, TokenVerifier tokens, ChannelRoutes channels) {
+        WebSocketSettings socket = new WebSocketSettings(config.maxInboundFrameBytes, config.cablePingIntervalMs, config.idleTimeoutMs, 256);
+        return new CableEndpoint(hub, () -> tokens, new CableSettings(socket, config.pingIntervalMs, channels, config.cableDisconnectFrames,
+                config.cableSessionTtlMs, config.cableMaxRestorableSessions));
     }
 
     public static Gateway start(GatewayConfig config) throws IOException {
