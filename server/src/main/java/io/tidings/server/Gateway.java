@@ -12,6 +12,9 @@ import io.tidings.server.hub.HubSettings;
 import io.tidings.server.metrics.Metrics;
 import io.tidings.server.ws.NativeEndpoint;
 import io.tidings.server.ws.WebSocketSettings;
+import io.tidings.server.ws.cable.CableEndpoint;
+import io.tidings.server.ws.cable.CableSettings;
+import io.tidings.server.ws.cable.ChannelRoutes;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogConfig;
 import io.tidings.storage.Retention;
@@ -64,6 +67,7 @@ public final class Gateway implements AutoCloseable {
         this.keys = new ApiKeys(config.publishKeys.isEmpty() ? List.of(devCredentials.publishKey()) : config.publishKeys,
                 config.auditKeys.isEmpty() ? List.of(devCredentials.auditKey()) : config.auditKeys);
         TokenVerifier tokens = new TokenVerifier(jwtSecret);
+        ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
 
         this.log = EventLog.open(LogConfig.at(config.dataDir.resolve("log"))
                 .withDurability(config.durability)
@@ -88,7 +92,9 @@ public final class Gateway implements AutoCloseable {
                     exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_004);
                     exchange.getResponseSender().send(metrics.scrape());
                 });
-        HttpHandler timed = new HttpMetricsHandler(routes, metrics, List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics"));
+        if (!config.cablePath.isEmpty()) routes.addExactPath(config.cablePath, cableEndpoint(config, tokens, cableChannels).handler());
+        HttpHandler timed = new HttpMetricsHandler(routes, metrics,
+                List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", config.cablePath));
         this.server = Undertow.builder()
                 .addHttpListener(config.port, config.host)
                 .setHandler(timed)
@@ -102,6 +108,12 @@ public final class Gateway implements AutoCloseable {
         });
         maintenance.scheduleWithFixedDelay(this::enforceRetention, 0, RETENTION_INTERVAL_SECONDS, TimeUnit.SECONDS);
         maintenance.scheduleWithFixedDelay(() -> metrics.refreshLog(log), 0, METRICS_REFRESH_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private CableEndpoint cableEndpoint(GatewayConfig config, TokenVerifier tokens, ChannelRoutes channels) {
+        WebSocketSettings socket = new WebSocketSettings(config.maxInboundFrameBytes, config.cablePingIntervalMs, config.idleTimeoutMs, 256);
+        return new CableEndpoint(hub, () -> tokens, new CableSettings(socket, config.pingIntervalMs, channels, config.cableDisconnectFrames,
+                config.cableSessionTtlMs, config.cableMaxRestorableSessions));
     }
 
     public static Gateway start(GatewayConfig config) throws IOException {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.tidings.server.ws.cable.DisconnectFrames;
 import io.tidings.storage.Durability;
 import io.tidings.storage.RollPeriod;
 
@@ -60,6 +61,23 @@ public final class GatewayConfig {
     /** A WebSocket that sent nothing (not even a pong) for this long is closed. */
     public long idleTimeoutMs = 60_000;
 
+    /** Path of the ActionCable endpoint (docs/protocol.md, "ActionCable"); empty disables it. */
+    public String cablePath = "/cable";
+    /** ActionCable {@code {"type":"ping"}} interval; clients reconnect after 6 s without one. */
+    public long cablePingIntervalMs = 3_000;
+    /**
+     * ActionCable channel → room template: {@code {param}} takes an identifier parameter,
+     * {@code {$sub}} the token's subject. Setting it replaces the whole map. Environment:
+     * {@code Channel=template,Channel2=template2}.
+     */
+    public Map<String, String> cableChannels = new LinkedHashMap<>(Map.of("NotificationsChannel", "user/{$sub}"));
+    /** What ActionCable clients are told before a close: STANDARD (Rails 6+), LEGACY_SAFE (also safe for the 5.2 client), NONE. */
+    public DisconnectFrames cableDisconnectFrames = DisconnectFrames.STANDARD;
+    /** How long an ended extended-protocol (AnyCable) session can be restored by its sid; 0 = never. */
+    public long cableSessionTtlMs = 5 * 60_000L;
+    /** Most ended ActionCable sessions kept for restore (oldest dropped first). */
+    public int cableMaxRestorableSessions = 100_000;
+
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";
     public List<String> publishKeys = new ArrayList<>();
@@ -89,7 +107,8 @@ public final class GatewayConfig {
             String value = env.get(envName(f.getName()));
             if (value == null) continue;
             fromEnv.put(f.getName(), List.class.isAssignableFrom(f.getType())
-                    ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList() : value);
+                    ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList()
+                    : Map.class.isAssignableFrom(f.getType()) ? envMap(f.getName(), value) : value);
         }
         if (!fromEnv.isEmpty()) {
             try {
@@ -99,6 +118,18 @@ public final class GatewayConfig {
             }
         }
         return c;
+    }
+
+    /** {@code k=v,k2=v2} → a map, in order. */
+    private static Map<String, String> envMap(String field, String value) {
+        Map<String, String> map = new LinkedHashMap<>();
+        for (String entry : value.split(",")) {
+            if (entry.isBlank()) continue;
+            int eq = entry.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("bad TIDINGS_* environment variable: " + envName(field) + " entries look like key=value");
+            map.put(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
+        }
+        return map;
     }
 
     /** {@code outboundBufferBytes} → {@code TIDINGS_OUTBOUND_BUFFER_BYTES}. */

@@ -27,24 +27,24 @@ public final class TokenVerifier {
     }
 
     public Grants verify(String token) throws AuthException {
-        if (token == null || token.isBlank()) throw new AuthException("missing token");
+        if (token == null || token.isBlank()) throw new AuthException(AuthException.Reason.MISSING, "missing token");
         try {
             Claims claims = Jwts.parser().verifyWith(key).build().parseSignedClaims(token).getPayload();
             String sub = claims.getSubject();
-            if (sub == null || sub.isBlank()) throw new AuthException("token has no sub");
+            if (sub == null || sub.isBlank()) throw new AuthException(AuthException.Reason.INVALID, "token has no sub");
             Object rooms = claims.get("rooms");
             List<String> granted = new java.util.ArrayList<>();
             if (rooms instanceof List<?> list) {
                 for (Object o : list) if (o instanceof String s && !s.isEmpty()) granted.add(s);
             } else if (rooms != null) {
-                throw new AuthException("token claim rooms must be an array of strings");
+                throw new AuthException(AuthException.Reason.INVALID, "token claim rooms must be an array of strings");
             }
             Date exp = claims.getExpiration();
             return new Grants(sub, granted, exp == null ? Long.MAX_VALUE : exp.getTime());
         } catch (ExpiredJwtException e) {
-            throw new AuthException("token expired");
+            throw new AuthException(AuthException.Reason.EXPIRED, "token expired");
         } catch (JwtException | IllegalArgumentException e) {
-            throw new AuthException("invalid token");
+            throw new AuthException(AuthException.Reason.INVALID, "invalid token");
         }
     }
 

@@ -29,10 +29,8 @@ public final class NativeEndpoint implements WebSocketConnectionCallback {
         Grants grants;
         try {
             grants = tokens.get().verify(UpgradeCredentials.token(exchange));
-            if (grants.expiresAtMillis() <= System.currentTimeMillis()) throw new AuthException("token expired");
         } catch (AuthException e) {
-            hub.metrics().authFailure("native", e.getMessage().contains("expired") ? "expired"
-                    : e.getMessage().contains("missing") ? "missing" : "invalid");
+            hub.metrics().authFailure("native", e.label());
             WebSockets.sendClose(NativeCloseCodes.UNAUTHORIZED, e.getMessage(), channel, null);
             channel.getIoThread().executeAfter(() -> IoUtils.safeClose(channel), 3, java.util.concurrent.TimeUnit.SECONDS);
             channel.resumeReceives();

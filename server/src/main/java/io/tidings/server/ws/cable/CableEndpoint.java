@@ -1,0 +1,96 @@
+package io.tidings.server.ws.cable;
+
+import io.tidings.server.auth.AuthException;
+import io.tidings.server.auth.Grants;
+import io.tidings.server.auth.TokenVerifier;
+import io.tidings.server.hub.CloseReason;
+import io.tidings.server.hub.Hub;
+import io.tidings.server.ws.NativeCloseCodes;
+import io.tidings.server.ws.UpgradeCredentials;
+import io.undertow.server.HttpHandler;
+import io.undertow.websockets.WebSocketConnectionCallback;
+import io.undertow.websockets.WebSocketProtocolHandshakeHandler;
+import io.undertow.websockets.core.WebSocketCallback;
+import io.undertow.websockets.core.WebSocketChannel;
+import io.undertow.websockets.core.WebSockets;
+import io.undertow.websockets.core.protocol.version07.Hybi07Handshake;
+import io.undertow.websockets.core.protocol.version08.Hybi08Handshake;
+import io.undertow.websockets.core.protocol.version13.Hybi13Handshake;
+import io.undertow.websockets.spi.WebSocketHttpExchange;
+import org.xnio.IoUtils;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Accepts ActionCable connections ({@code /cable} by default): negotiates the subprotocol,
+ * authenticates the upgrade (the {@code Authorization} cookie, as the Lessy client sends it, or
+ * the other credentials of {@link UpgradeCredentials}), then hands the socket to a
+ * {@link CableSession}.
+ *
+ * <p>Subprotocols: ActionCable clients offer {@code actioncable-v1-json, actioncable-unsupported}
+ * and close at once unless the answer is {@code actioncable-v1-json}; AnyCable clients in extended
+ * mode offer {@code actioncable-v1-ext-json}. Undertow's handshake answers with the first offered
+ * subprotocol the handshake supports, so both are registered; a client that offers none is served
+ * the plain protocol, one that offers only others is closed (1002).
+ */
+public final class CableEndpoint implements WebSocketConnectionCallback {
+    private static final long FORCE_CLOSE_SECONDS = 3;
+    static final String RESTORE_SID_HEADER = "X-ANYCABLE-RESTORE-SID";
+
+    private final Hub hub;
+    private final Supplier<TokenVerifier> tokens;
+    private final CableSettings settings;
+    private final RestorableSessions restorable;
+
+    public CableEndpoint(Hub hub, Supplier<TokenVerifier> tokens, CableSettings settings) {
+        this.hub = hub;
+        this.tokens = tokens;
+        this.settings = settings;
+        this.restorable = new RestorableSessions(settings.sessionTtlMs(), settings.maxRestorableSessions());
+    }
+
+    /** The upgrade handler for this endpoint's path: the WebSocket handshake with the ActionCable subprotocols. */
+    public HttpHandler handler() {
+        Set<String> subprotocols = Set.of(CableSession.PROTOCOL, CableSession.EXTENDED_PROTOCOL);
+        return new WebSocketProtocolHandshakeHandler(List.of(new Hybi13Handshake(subprotocols, false),
+                new Hybi08Handshake(subprotocols, false), new Hybi07Handshake(subprotocols, false)), this);
+    }
+
+    @Override
+    public void onConnect(WebSocketHttpExchange exchange, WebSocketChannel channel) {
+        String subprotocol = channel.getSubProtocol();
+        if (subprotocol == null && exchange.getRequestHeader("Sec-WebSocket-Protocol") != null) {
+            close(channel, null, NativeCloseCodes.PROTOCOL_ERROR, "unsupported subprotocol");
+            return;
+        }
+        boolean extended = CableSession.EXTENDED_PROTOCOL.equals(subprotocol);
+        Grants grants;
+        try {
+            grants = tokens.get().verify(UpgradeCredentials.token(exchange));
+        } catch (AuthException e) {
+            hub.metrics().authFailure(CableSession.METRIC_LABEL, e.label());
+            close(channel, settings.disconnectFrames().unauthorized(), NativeCloseCodes.of(CloseReason.Kind.UNAUTHORIZED), e.getMessage());
+            return;
+        }
+        String restoreSid = null;
+        if (extended) {
+            restoreSid = UpgradeCredentials.query(exchange, "sid");
+            if (restoreSid == null) restoreSid = exchange.getRequestHeader(RESTORE_SID_HEADER);
+        }
+        CableSession session = new CableSession(channel, grants, settings, restorable, extended);
+        hub.open(session);
+        session.welcome(restoreSid);
+    }
+
+    /** Closes a connection that never became a session: optional frame, then the close handshake. */
+    private static void close(WebSocketChannel channel, byte[] frame, int code, String reason) {
+        if (frame != null) WebSockets.sendText(ByteBuffer.wrap(frame), channel, (WebSocketCallback<Void>) null);
+        WebSockets.sendClose(code, reason, channel, null);
+        channel.getIoThread().executeAfter(() -> IoUtils.safeClose(channel), FORCE_CLOSE_SECONDS, TimeUnit.SECONDS);
+        channel.resumeReceives();
+    }
+}

@@ -1,0 +1,40 @@
+package io.tidings.server.ws.cable;
+
+import io.tidings.server.EventJson;
+import io.tidings.server.http.Json;
+import io.tidings.storage.Event;
+
+/**
+ * The server frames of the ActionCable protocols, built around the client's identifier literal and
+ * the producer's data bytes (neither is ever re-serialised).
+ */
+final class CableFrames {
+    static final byte[] WELCOME = Json.utf8("{\"type\":\"welcome\"}");
+
+    private CableFrames() {}
+
+    /** {@code {"type":"ping","message":<unix seconds>}} */
+    static byte[] ping(long unixSeconds) {
+        return Json.utf8("{\"type\":\"ping\",\"message\":" + unixSeconds + "}");
+    }
+
+    /** {@code {"identifier":<literal>,"type":<type>}}: confirm/reject_subscription, confirm/reject_history. */
+    static byte[] typed(String identifierJson, String type) {
+        return Json.utf8("{\"identifier\":" + identifierJson + ",\"type\":\"" + type + "\"}");
+    }
+
+    /** {@code {"identifier":<literal>,"message":<data>}} */
+    static byte[] message(Event e, String identifierJson) {
+        return EventJson.withData("{\"identifier\":" + identifierJson + ",\"message\":", e, "}");
+    }
+
+    /**
+     * The extended protocol's broadcast: the message plus its stream (the subscription's room), the
+     * log's epoch and the event's offset index (an integer below 2^53, exact in JavaScript).
+     */
+    static byte[] extendedMessage(Event e, String identifierJson, String room) {
+        return EventJson.withData("{\"identifier\":" + identifierJson + ",\"message\":", e,
+                ",\"stream_id\":" + Json.quote(room) + ",\"epoch\":" + Json.quote(e.offset().epoch())
+                        + ",\"offset\":" + e.offset().index() + "}");
+    }
+}

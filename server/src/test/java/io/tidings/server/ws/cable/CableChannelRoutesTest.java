@@ -1,0 +1,57 @@
+package io.tidings.server.ws.cable;
+
+import io.tidings.server.auth.Grants;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class CableChannelRoutesTest {
+    final ChannelRoutes routes = new ChannelRoutes(Map.of(
+            "NotificationsChannel", "user/{$sub}",
+            "ProjectChannel", "projects/{id}",
+            "TaskChannel", "projects/{project}/tasks/{id}"));
+    final Grants alice = new Grants("alice", List.of("projects/42"), Long.MAX_VALUE);
+
+    private String room(String identifier) {
+        ChannelRoutes.Route r = routes.route(identifier, alice);
+        return r.rejected() ? "rejected: " + r.rejection() : r.room();
+    }
+
+    @Test
+    void mapsIdentifierParametersAndTheSubjectIntoRooms() {
+        assertThat(room("{\"channel\":\"NotificationsChannel\"}")).isEqualTo("user/alice");
+        assertThat(room("{\"channel\":\"ProjectChannel\",\"id\":42}")).isEqualTo("projects/42");
+        assertThat(room("{\"id\":\"42\",\"channel\":\"ProjectChannel\",\"extra\":true}")).isEqualTo("projects/42");
+        assertThat(room("{\"channel\":\"TaskChannel\",\"project\":42,\"id\":7}")).isEqualTo("projects/42/tasks/7");
+    }
+
+    @Test
+    void rejectsWhatDoesNotMapToAGrantedRoom() {
+        assertThat(room("{\"channel\":\"ProjectChannel\",\"id\":43}")).startsWith("rejected: the token does not grant");
+        assertThat(room("{\"channel\":\"ChatChannel\"}")).startsWith("rejected: unknown channel");
+        assertThat(room("{\"channel\":\"ProjectChannel\"}")).startsWith("rejected: ProjectChannel needs");
+        assertThat(room("{\"channel\":\"ProjectChannel\",\"id\":4.2}")).startsWith("rejected: ProjectChannel needs");
+        assertThat(room("{\"channel\":\"ProjectChannel\",\"id\":{\"a\":1}}")).startsWith("rejected: ProjectChannel needs");
+        assertThat(room("{\"channel\":\"ProjectChannel\",\"id\":\"42/../43\"}")).isEqualTo("rejected: ProjectChannel.id contains '/'");
+        assertThat(room("{\"channel\":\"ProjectChannel\",\"id\":\"\"}")).isEqualTo("rejected: ProjectChannel.id is empty");
+        assertThat(room("{\"channel\":\"ProjectChannel\",\"id\":\"4 2\"}")).startsWith("rejected: ProjectChannel.id contains whitespace");
+        assertThat(room("[\"ProjectChannel\"]")).startsWith("rejected: identifier has no channel");
+        assertThat(room("ProjectChannel")).startsWith("rejected: identifier is not JSON");
+    }
+
+    @Test
+    void badTemplatesFailAtStartUp() {
+        assertThatThrownBy(() -> new ChannelRoutes(Map.of("A", "projects/{id")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cableChannels.A");
+        assertThatThrownBy(() -> new ChannelRoutes(Map.of("A", "/projects/{id}")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty segment");
+        assertThatThrownBy(() -> new ChannelRoutes(Map.of("A", "")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new ChannelRoutes(Map.of("A", "p/{}")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}

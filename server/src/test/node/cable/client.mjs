@@ -1,0 +1,81 @@
+// Drives a real ActionCable client under Node for the Java tests.
+//   node cable/client.mjs <rails|legacy|anycable> <ws url> [token]
+// The token, if given, is set as Lessy does: document.cookie = 'Authorization=<token>;path=/'.
+// stdin, one command per line:
+//   subscribe <params json>     e.g. subscribe {"channel":"NotificationsChannel"}
+//   unsubscribe <params json>
+//   offline | online            cut / restore the network (see browser.mjs)
+//   alive                       prints `alive` (the script is still running)
+//   exit
+// stdout: `<event> <json>` lines: frame, connect, disconnect, close, subscribed, rejected,
+// disconnected, received, info, uncaught, alive.
+import { createRequire } from 'node:module'
+import readline from 'node:readline'
+import { document, window, network, goOffline, goOnline, print } from './browser.mjs'
+
+const [kind, url, token] = process.argv.slice(2)
+if (token) document.cookie = `Authorization=${token};path=/`
+
+const require = createRequire(import.meta.url)
+let subscribe, unsubscribe, cable
+
+if (kind === 'rails' || kind === 'legacy') {
+  const ActionCable = kind === 'rails' ? require('@rails/actioncable') : require('actioncable')
+  const consumer = ActionCable.createConsumer(url)
+  const subs = new Map()
+  subscribe = params => {
+    const key = JSON.stringify(params)
+    const sub = consumer.subscriptions.create(params, {
+      connected(arg) { print('subscribed', { identifier: this.identifier, arg: arg ?? null }) },
+      disconnected(arg) { print('disconnected', { identifier: this.identifier, arg: arg ?? null }) },
+      rejected() { print('rejected', { identifier: this.identifier }) },
+      received(data) { print('received', { identifier: this.identifier, message: data }) },
+    })
+    subs.set(key, sub)
+  }
+  unsubscribe = params => subs.get(JSON.stringify(params))?.unsubscribe()
+} else if (kind === 'anycable') {
+  const { createCable } = await import('@anycable/web')
+  cable = createCable(url, { protocol: 'actioncable-v1-ext-json', logLevel: 'error' })
+  cable.on('connect', ev => print('connect', ev))
+  cable.on('disconnect', err => print('disconnect', { reason: err?.reason ?? null }))
+  cable.on('close', err => print('close', { reason: err?.reason ?? null, state: cable.state }))
+  const channels = new Map()
+  subscribe = params => {
+    const { channel: name, ...rest } = params
+    const channel = cable.subscribeTo(name, rest)
+    const identifier = channel.identifier
+    channel.on('connect', ev => print('subscribed', { identifier, ...ev }))
+    channel.on('message', (message, meta) => print('received', { identifier, message, meta: meta ?? null }))
+    channel.on('info', info => print('info', { identifier, ...info }))
+    channel.on('close', err => print(err && err.name === 'SubscriptionRejectedError' ? 'rejected' : 'closed', { identifier }))
+    channel.ensureSubscribed().catch(() => {})
+    channels.set(JSON.stringify(params), channel)
+  }
+  unsubscribe = params => channels.get(JSON.stringify(params))?.disconnect()
+} else {
+  throw new Error('unknown client ' + kind)
+}
+
+function reconnectUntilConnected() {
+  if (!cable || cable.state === 'connected') return
+  cable.monitor?.reconnectNow()
+  setTimeout(reconnectUntilConnected, 100)
+}
+
+readline.createInterface({ input: process.stdin }).on('line', line => {
+  const space = line.indexOf(' ')
+  const cmd = space < 0 ? line : line.slice(0, space)
+  const arg = space < 0 ? '' : line.slice(space + 1)
+  switch (cmd) {
+    case 'subscribe': return subscribe(JSON.parse(arg))
+    case 'unsubscribe': return unsubscribe(JSON.parse(arg))
+    case 'offline': return goOffline()
+    case 'online': goOnline(); return reconnectUntilConnected()
+    case 'alive': return print('alive', { opened: network.opened })
+    case 'exit': return process.exit(0)
+    default: print('error', { message: 'unknown command ' + cmd })
+  }
+}).on('close', () => process.exit(0))
+
+print('ready', { kind, window: typeof window })
