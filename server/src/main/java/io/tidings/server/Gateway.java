@@ -72,6 +72,7 @@ public final class Gateway implements AutoCloseable {
                 .withDedupe(config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS)
                 .withMinFreeBytes(config.minFreeBytes));
         this.metrics.bindLog(log);
+        this.metrics.bindDisk(config.dataDir.resolve("log"), config.minFreeBytes, config.retentionMaxBytes, config.retentionMaxAgeMs);
         this.hub = new Hub(log, new HubSettings(config.outboundBufferBytes, config.slowClientTimeoutMs,
                 HubSettings.DEFAULTS.catchUpBatchEvents()), metrics);
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
@@ -91,6 +92,8 @@ public final class Gateway implements AutoCloseable {
         HttpHandler timed = new HttpMetricsHandler(routes, metrics, List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics"));
         this.server = Undertow.builder()
                 .addHttpListener(config.port, config.host)
+                // Undertow's own body limit (2 MiB by default) must not undercut maxBodyBytes.
+                .setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, (long) config.maxBodyBytes + 1)
                 .setHandler(timed)
                 .build();
         this.server.start();
