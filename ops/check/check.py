@@ -6,7 +6,7 @@
       every panel and query uses, unique panel ids, grid positions inside the 24 columns and not
       overlapping, every variable a query uses defined. Provisioning files point at the dashboards.
       Alert tests: every alert of ops/prometheus/alerts.yml has a firing and a not-firing case in
-      ops/prometheus/alerts_test.yml.
+      ops/prometheus/alerts_test.yml. ops/compose.yaml mounts only files that exist.
 
   check.py live ROOT PROMETHEUS_URL GATEWAY_URL JOB
       Against a Prometheus that scrapes a gateway under load and loaded ops/prometheus/alerts.yml:
@@ -158,6 +158,18 @@ def check_provisioning(root, dashboards):
         ok(f"provisioning: data source and dashboard provider ({m.group(1) if m else '?'})")
 
 
+def check_compose(root):
+    path = os.path.join(root, "ops", "compose.yaml")
+    if not os.path.exists(path):
+        return
+    mounts = re.findall(r"^\s*-\s*(\.{1,2}/[^:\s]+):", open(path).read(), re.M)
+    missing = [m for m in mounts if not os.path.exists(os.path.join(root, "ops", m))]
+    if missing:
+        problem("ops/compose.yaml mounts missing paths: " + ", ".join(missing))
+    else:
+        ok(f"ops/compose.yaml: all {len(mounts)} mounted paths exist")
+
+
 # ----------------------------------------------------------------------------------- alert tests
 def alert_names(root):
     with open(os.path.join(root, "ops", "prometheus", "alerts.yml")) as f:
@@ -304,6 +316,7 @@ def main(argv):
             check_dashboard(name, d, seen)
         check_provisioning(root, dashboards)
         check_alert_tests(root)
+        check_compose(root)
     elif len(argv) == 5 and argv[0] == "live":
         check_live(argv[1], argv[2].rstrip("/"), argv[3].rstrip("/"), argv[4])
     else:
