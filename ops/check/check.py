@@ -28,10 +28,12 @@ import urllib.parse
 import urllib.request
 
 GRID_COLUMNS = 24
-# Metrics the rules and docs name that a gateway with only the native protocol does not export:
+# Metrics the rules and docs name that the check's gateway (native protocol, plain HTTP) does not export:
 # the authorization webhook's (docs/operations.md, "Coming with other features") and session
 # resumes, which only the Socket.IO and ActionCable adapters have.
-FUTURE_METRICS = {"tidings_webhook_requests_total", "tidings_resumes_total"}
+FUTURE_METRICS = {"tidings_webhook_requests_total", "tidings_resumes_total",
+                  # only exported by a gateway that serves TLS itself (tlsCertFile/tlsKeyFile)
+                  "tidings_tls_certificate_expiry_timestamp_seconds", "tidings_tls_reloads_total"}
 # Values used for Grafana's built-in variables when evaluating dashboard queries.
 BUILTINS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m", "__range_s": "300"}
 

@@ -60,6 +60,17 @@ public final class GatewayConfig {
     /** A WebSocket that sent nothing (not even a pong) for this long is closed. */
     public long idleTimeoutMs = 60_000;
 
+    /**
+     * PEM certificate chain (server certificate first) for HTTPS/WSS on {@link #port}. With
+     * {@link #tlsKeyFile} set, the gateway serves TLS instead of plain HTTP. Default: plain HTTP
+     * (behind a TLS-terminating proxy).
+     */
+    public Path tlsCertFile = null;
+    /** PEM private key (unencrypted PKCS#8, or PKCS#1 RSA) of {@link #tlsCertFile}. */
+    public Path tlsKeyFile = null;
+    /** How often the two TLS files are re-read; a changed, valid pair replaces the certificate without a restart. */
+    public long tlsReloadIntervalMs = 10_000;
+
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";
     public List<String> publishKeys = new ArrayList<>();

@@ -17,10 +17,6 @@ import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogStats;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -51,6 +47,8 @@ public final class Metrics {
     public static final List<String> JOIN_OUTCOMES = List.of("live", "replay", "gap", "forbidden");
     /** Outcomes of {@link #resume}. */
     public static final List<String> RESUME_OUTCOMES = List.of("recovered", "gap");
+    /** Outcomes of {@link #tlsReload}. */
+    public static final List<String> TLS_RELOAD_OUTCOMES = List.of("reloaded", "failed");
     /** Reasons of {@link #authFailure}. */
     public static final List<String> AUTH_FAILURE_REASONS = List.of("missing", "invalid", "expired");
     /** Approximate bytes a record adds to its payload: header, lengths, checksum, Chronicle's document header. */
@@ -137,25 +135,27 @@ public final class Metrics {
      * rules can compare the write rate with the configured retention and the disk (docs/operations.md, Sizing).
      */
     public void bindDisk(Path logDir, long minFreeBytes, long retentionMaxBytes, long retentionMaxAgeMs) {
-        FileStore store;
-        try {
-            store = Files.getFileStore(logDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Gauge.builder("tidings_log_disk_free_bytes", () -> {
-            try {
-                return store.getUsableSpace();
-            } catch (IOException e) {
-                return 0;
-            }
-        }).description("Usable bytes on the file system that holds the log").register(registry);
+        java.io.File dir = logDir.toFile();
+        Gauge.builder("tidings_log_disk_free_bytes", dir::getUsableSpace)
+                .description("Usable bytes on the file system that holds the log").register(registry);
         Gauge.builder("tidings_log_disk_min_free_bytes", () -> minFreeBytes)
                 .description("Setting minFreeBytes: appends are refused below this much free space").register(registry);
         Gauge.builder("tidings_log_retention_max_bytes", () -> retentionMaxBytes)
                 .description("Setting retentionMaxBytes: the log is trimmed to this size (0 = no size limit)").register(registry);
         Gauge.builder("tidings_log_retention_max_age_seconds", () -> retentionMaxAgeMs / 1000.0)
                 .description("Setting retentionMaxAgeMs in seconds: older files are deleted (0 = keep forever)").register(registry);
+    }
+
+    /** TLS gauges and counters; only registered when the gateway serves TLS. */
+    public void bindTls(Supplier<java.security.cert.X509Certificate> served) {
+        Gauge.builder("tidings_tls_certificate_expiry_timestamp_seconds", () -> served.get().getNotAfter().getTime() / 1000.0)
+                .description("Expiry (notAfter, Unix seconds) of the TLS certificate served now").register(registry);
+        for (String outcome : TLS_RELOAD_OUTCOMES) tlsReload(outcome, 0);
+    }
+
+    /** outcome: reloaded (new certificate in use), failed (changed files that did not form a valid pair). */
+    public void tlsReload(String outcome, int n) {
+        counter("tidings_tls_reloads_total", "Changes of the TLS certificate/key files, by outcome", "outcome", outcome).increment(n);
     }
 
     /** Refreshes the cached log extent (called by the maintenance thread, so scrapes stay cheap). */
