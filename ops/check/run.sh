@@ -104,7 +104,7 @@ first=$(curl -fs -X POST "$base/v1/events" -H "Authorization: Bearer $TIDINGS_PU
 for i in 1 2 3 4 5; do publish -d "{\"room\":\"teamspaceA/m1\",\"type\":\"newIssues\",\"data\":{\"n\":$i}}" >/dev/null; done
 token=$(TIDINGS_JAR="$jar" ops/bin/tidings token --data-dir "$work/data" --sub ops-check --room teamspaceA --ttl PT1H)
 TIDINGS_WS_URL="ws://127.0.0.1:$gw_port/v1/ws" TIDINGS_TOKEN="$token" NODE_DIR="$node_dir" RESUME_AFTER="$first" \
-  DURATION_MS=14000 node ops/check/subscribers.mjs > "$work/subscribers.json" 2> "$work/subscribers.err" &
+  DURATION_MS=120000 node ops/check/subscribers.mjs > "$work/subscribers.json" 2> "$work/subscribers.err" &
 subs=$!
 sleep 1.5
 codes=""
@@ -122,6 +122,14 @@ for i in $(seq 1 60); do
   publish -d "{\"room\":\"teamspaceA/m$((i % 3))\",\"type\":\"tick\",\"data\":{\"i\":$i}}" >/dev/null
   sleep 0.15
 done
+# the slow subscriber is closed slowClientTimeoutMs after its queue stops moving: wait for that (a
+# loaded machine may take a while), then stop the subscribers
+metric() { curl -fs "$base/metrics" | awk -v m="$1" 'index($0, m) == 1 {s += $NF} END {print s + 0}'; }
+for i in $(seq 1 120); do
+  [ "$(metric tidings_slow_client_disconnects_total)" != "0" ] && break
+  sleep 0.5
+done
+kill -TERM "$subs" 2>/dev/null || true
 if ! wait "$subs"; then
   echo "ops check: subscribers reported problems:" >&2; cat "$work/subscribers.json" "$work/subscribers.err" >&2; exit 1
 fi

@@ -6,7 +6,7 @@
 //   - one resuming subscriber (joins outcome=replay, replayed events)
 //   - a forbidden join, a join with a foreign-epoch offset (gap), a bad and a missing token (auth failures)
 // Usage: node subscribers.mjs  (env: TIDINGS_WS_URL, TIDINGS_TOKEN, DURATION_MS, NODE_DIR, RESUME_AFTER)
-// Prints one JSON summary line on stdout when DURATION_MS has passed; exit code 0 if the checks held.
+// Prints one JSON summary line on stdout on SIGTERM or after DURATION_MS; exit code 0 if the checks held.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -15,7 +15,7 @@ const WebSocket = require('ws');
 
 const url = process.env.TIDINGS_WS_URL;
 const token = process.env.TIDINGS_TOKEN;
-const durationMs = Number(process.env.DURATION_MS || 20000);
+const durationMs = Number(process.env.DURATION_MS || 120000);
 const live = Number(process.env.LIVE_SUBSCRIBERS || 4);
 const summary = { live: [], slow: null, resume: null, forbidden: null, gap: null, badToken: null, noToken: null };
 
@@ -50,7 +50,8 @@ summary.gap = client('gap', q, [{ op: 'join', room: 'teamspaceA', after: 'zzzzzz
 summary.badToken = client('badToken', '?token=not-a-token', []);
 summary.noToken = client('noToken', '', []);
 
-setTimeout(() => {
+// Runs until SIGTERM (run.sh sends it once the gateway has counted what it needs) or DURATION_MS.
+function finish() {
   const out = {};
   let ok = true;
   for (const [k, v] of Object.entries(summary)) {
@@ -69,4 +70,6 @@ setTimeout(() => {
   out.problems = problems;
   console.log(JSON.stringify(out));
   process.exit(ok ? 0 : 1);
-}, durationMs);
+}
+process.on('SIGTERM', finish);
+setTimeout(finish, durationMs);
