@@ -10,6 +10,7 @@ import io.tidings.server.hub.CloseReason;
 import io.tidings.server.hub.Hub;
 import io.tidings.server.hub.HubSettings;
 import io.tidings.server.metrics.Metrics;
+import io.tidings.server.tls.ReloadingKeyManager;
 import io.tidings.server.ws.NativeEndpoint;
 import io.tidings.server.ws.WebSocketSettings;
 import io.tidings.server.ws.cable.CableEndpoint;
@@ -28,12 +29,14 @@ import io.undertow.util.Methods;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.security.GeneralSecurityException;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import javax.net.ssl.SSLContext;
 
 /**
  * One running Tidings: the log, the hub and an Undertow server with the HTTP API and the WebSocket
@@ -57,6 +60,7 @@ public final class Gateway implements AutoCloseable {
     private final String jwtSecret;
     private final ApiKeys keys;
     private final int port;
+    private final ReloadingKeyManager tls;
     private boolean closed;
 
     private Gateway(GatewayConfig config) throws IOException {
@@ -76,6 +80,7 @@ public final class Gateway implements AutoCloseable {
                 .withDedupe(config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS)
                 .withMinFreeBytes(config.minFreeBytes));
         this.metrics.bindLog(log);
+        this.metrics.bindDisk(config.dataDir.resolve("log"), config.minFreeBytes, config.retentionMaxBytes, config.retentionMaxAgeMs);
         this.hub = new Hub(log, new HubSettings(config.outboundBufferBytes, config.slowClientTimeoutMs,
                 HubSettings.DEFAULTS.catchUpBatchEvents()), metrics);
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
@@ -95,8 +100,13 @@ public final class Gateway implements AutoCloseable {
         if (!config.cablePath.isEmpty()) routes.addExactPath(config.cablePath, cableEndpoint(config, tokens, cableChannels).handler());
         HttpHandler timed = new HttpMetricsHandler(routes, metrics,
                 List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", config.cablePath));
-        this.server = Undertow.builder()
-                .addHttpListener(config.port, config.host)
+        this.tls = tlsIdentity(config);
+        Undertow.Builder builder = Undertow.builder();
+        if (tls == null) builder.addHttpListener(config.port, config.host);
+        else builder.addHttpsListener(config.port, config.host, tlsContext(tls));
+        this.server = builder
+                // Undertow's own body limit (2 MiB by default) must not undercut maxBodyBytes.
+                .setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, (long) config.maxBodyBytes + 1)
                 .setHandler(timed)
                 .build();
         this.server.start();
@@ -108,6 +118,49 @@ public final class Gateway implements AutoCloseable {
         });
         maintenance.scheduleWithFixedDelay(this::enforceRetention, 0, RETENTION_INTERVAL_SECONDS, TimeUnit.SECONDS);
         maintenance.scheduleWithFixedDelay(() -> metrics.refreshLog(log), 0, METRICS_REFRESH_SECONDS, TimeUnit.SECONDS);
+        if (tls != null) {
+            metrics.bindTls(() -> tls.current().leaf());
+            maintenance.scheduleWithFixedDelay(this::reloadTls, config.tlsReloadIntervalMs, config.tlsReloadIntervalMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The TLS identity when tlsCertFile and tlsKeyFile are set (both or neither), else null. */
+    private static ReloadingKeyManager tlsIdentity(GatewayConfig config) throws IOException {
+        if (config.tlsCertFile == null && config.tlsKeyFile == null) return null;
+        if (config.tlsCertFile == null || config.tlsKeyFile == null) {
+            throw new IllegalArgumentException("set both tlsCertFile and tlsKeyFile (or neither, for plain HTTP)");
+        }
+        try {
+            return new ReloadingKeyManager(config.tlsCertFile, config.tlsKeyFile);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("TLS: " + e.getMessage(), e);
+        }
+    }
+
+    private static SSLContext tlsContext(ReloadingKeyManager tls) {
+        try {
+            return tls.sslContext();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("TLS: " + e.getMessage(), e);
+        }
+    }
+
+    private void reloadTls() {
+        switch (tls.reloadIfChanged()) {
+            case RELOADED -> metrics.tlsReload("reloaded", 1);
+            case FAILED -> metrics.tlsReload("failed", 1);
+            case UNCHANGED -> { }
+        }
+    }
+
+    /** "https" when serving TLS, else "http". */
+    public String scheme() {
+        return tls == null ? "http" : "https";
+    }
+
+    /** The TLS identity, or null for plain HTTP. */
+    public ReloadingKeyManager tls() {
+        return tls;
     }
 
     private CableEndpoint cableEndpoint(GatewayConfig config, TokenVerifier tokens, ChannelRoutes channels) {

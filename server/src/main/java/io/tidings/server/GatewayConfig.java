@@ -77,6 +77,16 @@ public final class GatewayConfig {
     public long cableSessionTtlMs = 5 * 60_000L;
     /** Most ended ActionCable sessions kept for restore (oldest dropped first). */
     public int cableMaxRestorableSessions = 100_000;
+    /**
+     * PEM certificate chain (server certificate first) for HTTPS/WSS on {@link #port}. With
+     * {@link #tlsKeyFile} set, the gateway serves TLS instead of plain HTTP. Default: plain HTTP
+     * (behind a TLS-terminating proxy).
+     */
+    public Path tlsCertFile = null;
+    /** PEM private key (unencrypted PKCS#8, or PKCS#1 RSA) of {@link #tlsCertFile}. */
+    public Path tlsKeyFile = null;
+    /** How often the two TLS files are re-read; a changed, valid pair replaces the certificate without a restart. */
+    public long tlsReloadIntervalMs = 10_000;
 
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";

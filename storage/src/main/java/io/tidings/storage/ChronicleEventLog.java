@@ -603,7 +603,7 @@ final class ChronicleEventLog implements EventLog {
     }
 
     @Override
-    public VerifyReport verify() {
+    public VerifyReport verify(java.util.function.LongConsumer progress) {
         List<String> damage = new ArrayList<>();
         long scanned = 0, previousIndex = 0, previousTime = Long.MIN_VALUE;
         try (ChronicleCursor c = (ChronicleCursor) cursorAtStart()) {
@@ -617,7 +617,7 @@ final class ChronicleEventLog implements EventLog {
                     continue;
                 }
                 if (e == null) break;
-                scanned++;
+                if ((++scanned & 0xfff) == 0) progress.accept(scanned);
                 long index = e.offset().index();
                 if (index <= previousIndex) note(damage, "index " + index + " does not increase (previous " + previousIndex + ")");
                 if (e.timeMillis() < previousTime) note(damage, "time goes backwards at index " + index);

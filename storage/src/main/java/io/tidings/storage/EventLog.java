@@ -75,7 +75,15 @@ public interface EventLog extends AutoCloseable {
     LogStats stats();
 
     /** Reads every record and reports count, extent and any damage. */
-    VerifyReport verify();
+    default VerifyReport verify() {
+        return verify(scanned -> {});
+    }
+
+    /**
+     * {@link #verify()}, telling {@code progress} the number of records scanned so far every few
+     * thousand records (on the calling thread; for a progress display).
+     */
+    VerifyReport verify(java.util.function.LongConsumer progress);
 
     /** True while appends can be committed (open, not read-only, enough free disk). */
     boolean isWritable();

@@ -41,7 +41,13 @@ final class SpaceGuard {
         writtenSinceCheck += bytes;
     }
 
+    /**
+     * Whether an append could pass now. Refreshes a stale figure: once appends are refused nobody
+     * else may refresh it (a load balancer stops sending publishes when /readyz fails), and
+     * readiness must recover by itself when space is freed.
+     */
     boolean hasRoom() {
+        if (System.nanoTime() - checkedAtNanos > REFRESH_MILLIS * 1_000_000) refresh();
         return freeBytes - writtenSinceCheck >= minFreeBytes;
     }
 

@@ -39,6 +39,9 @@ public final class LogCommand {
     abstract static class Base {
         @Option(names = "--data-dir", defaultValue = "data", description = "Data directory (default ./data).")
         Path dataDir;
+
+        @Option(names = "--no-progress", description = "No progress line on stderr (shown only when stderr is a terminal).")
+        boolean noProgress;
     }
 
     @Command(name = "stats", description = "Print the log's extent.")
@@ -56,7 +59,10 @@ public final class LogCommand {
         @Override
         public Integer call() {
             try (EventLog log = open(dataDir)) {
-                VerifyReport r = log.verify();
+                VerifyReport r;
+                try (Progress progress = Progress.onTerminal("verify", log.stats().events(), !noProgress)) {
+                    r = log.verify(progress::update);
+                }
                 System.out.println(describe(r.stats()));
                 System.out.println("scanned: " + r.scanned());
                 if (r.healthy()) {
@@ -78,9 +84,15 @@ public final class LogCommand {
         @Override
         public void run() {
             try (EventLog log = open(dataDir); Cursor c = log.cursorAtStart();
-                 OutputStream out = new BufferedOutputStream(System.out, 1 << 16)) {
+                 OutputStream out = new BufferedOutputStream(System.out, 1 << 16);
+                 // not when the events themselves go to the terminal: the line would garble them
+                 Progress progress = Progress.onTerminal("dump", Math.min(limit, log.stats().events()),
+                         !noProgress && !Progress.isTerminal(1))) {
                 long n = 0;
-                for (Event e = c.next(); e != null && n < limit; e = c.next(), n++) out.write(EventJson.ndjsonLine(e));
+                for (Event e = c.next(); e != null && n < limit; e = c.next(), n++) {
+                    out.write(EventJson.ndjsonLine(e));
+                    if ((n & 0x3ff) == 0) progress.update(n);
+                }
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }

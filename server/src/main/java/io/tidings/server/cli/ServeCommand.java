@@ -28,7 +28,7 @@ public final class ServeCommand implements Callable<Integer> {
             gateway.close();
             stopped.countDown();
         }, "tidings-shutdown"));
-        String base = "http://localhost:" + gateway.port();
+        String base = gateway.scheme() + "://localhost:" + gateway.port();
         System.out.println("tidings: listening on " + base + " (data in " + config.dataDir.toAbsolutePath()
                 + ", log epoch " + gateway.log().epoch() + ", head " + gateway.log().head() + ")");
         DevCredentials dev = gateway.devCredentials();
@@ -44,9 +44,9 @@ public final class ServeCommand implements Callable<Integer> {
                       curl -s '%s/v1/events?room=teamspaceA' -H 'Authorization: Bearer %s'
                     A subscriber token for user 'dev' with room teamspaceA (30 days):
                       %s
-                      websocket: ws://localhost:%d/v1/ws?token=<token>
+                      websocket: %s://localhost:%d/v1/ws?token=<token>
                     """.formatted(config.dataDir.resolve(DevCredentials.FILE), dev.publishKey(), dev.auditKey(),
-                    base, dev.publishKey(), base, dev.auditKey(), token, gateway.port()));
+                    base, dev.publishKey(), base, dev.auditKey(), token, gateway.tls() == null ? "ws" : "wss", gateway.port()));
         } else if (dev != null) {
             System.out.println("tidings: dev credentials in " + config.dataDir.resolve(DevCredentials.FILE));
         }

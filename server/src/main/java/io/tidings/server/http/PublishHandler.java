@@ -58,9 +58,14 @@ public final class PublishHandler implements HttpHandler {
                 throw new ApiError(503, "log_unavailable", e.getMessage());
             }
             metrics.appendTime(System.nanoTime() - start);
-            long duplicates = appended.stream().filter(Appended::duplicate).count();
+            long duplicates = 0, bytes = 0;
+            for (int i = 0; i < appended.size(); i++) {
+                if (appended.get(i).duplicate()) duplicates++;
+                else bytes += recordBytes(events.get(i));
+            }
             metrics.appended("committed", appended.size() - duplicates);
             if (duplicates > 0) metrics.appended("duplicate", duplicates);
+            metrics.appendedBytes(bytes);
             exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
             exchange.getResponseSender().send(answer(appended, single[0]));
         } catch (ApiError e) {
@@ -68,6 +73,14 @@ public final class PublishHandler implements HttpHandler {
         } catch (IOException e) {
             new ApiError(400, "bad_request", "could not read the body: " + e.getMessage()).send(exchange);
         }
+    }
+
+    /** Approximate size of the event's log record, for the disk-growth metric (ASCII names assumed). */
+    static long recordBytes(NewEvent e) {
+        long n = Metrics.RECORD_OVERHEAD_BYTES + e.data().length + e.type().length();
+        for (String room : e.rooms()) n += 2 + room.length();
+        if (e.producerId() != null) n += e.producerId().length();
+        return n;
     }
 
     private byte[] readBody(InputStream in) throws IOException, ApiError {

@@ -17,7 +17,9 @@ import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogStats;
 
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
@@ -28,10 +30,31 @@ import java.util.function.Supplier;
  * Every metric Tidings exports, named {@code tidings_…} in base units, with labels of bounded
  * cardinality only (protocol, outcome, route, status class — never a room or a user). The one
  * class that knows the registry type (the Prometheus simpleclient registry), so it can be swapped.
- * Documented in docs/operations.md. Thread-safe.
+ * Documented in docs/operations.md (section Metrics); the dashboards and alert rules in
+ * {@code grafana/} and {@code ops/prometheus/} use these names and are checked against a running
+ * gateway by {@code ops/check/run.sh}. Thread-safe.
+ *
+ * <p>Counters whose label values are known in advance are created at 0 when the meter (or the
+ * protocol, {@link #protocol}) is registered, so that {@code rate()} and {@code increase()} see the
+ * first increment and alerts fire on it; a series that appears only when it first counts would
+ * hide that first burst.
  */
 public final class Metrics {
     public static final String NATIVE = "native";
+    /** Outcomes of {@link #appended}. */
+    public static final List<String> APPEND_OUTCOMES = List.of("committed", "duplicate", "failed");
+    /** Outcomes of {@link #join}. */
+    public static final List<String> JOIN_OUTCOMES = List.of("live", "replay", "gap", "forbidden");
+    /** Outcomes of {@link #resume}. */
+    public static final List<String> RESUME_OUTCOMES = List.of("recovered", "gap");
+    /** Outcomes of {@link #tlsReload}. */
+    public static final List<String> TLS_RELOAD_OUTCOMES = List.of("reloaded", "failed");
+    /** Reasons of {@link #authFailure}. */
+    public static final List<String> AUTH_FAILURE_REASONS = List.of("missing", "invalid", "expired");
+    /** Approximate bytes a record adds to its payload: header, lengths, checksum, Chronicle's document header. */
+    public static final int RECORD_OVERHEAD_BYTES = 32;
+    private static final String FELL_BEHIND = "tidings_sessions_fell_behind_total";
+    private static final String FELL_BEHIND_HELP = "Times a live session's queue was full and it switched to reading the log";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
@@ -64,6 +87,27 @@ public final class Metrics {
         lagSeconds = DistributionSummary.builder("tidings_consumer_lag_seconds")
                 .description("Age of the last event delivered to each catching-up session, sampled every second")
                 .baseUnit("seconds").publishPercentileHistogram().maximumExpectedValue(86_400.0).register(registry);
+        for (String outcome : APPEND_OUTCOMES) appended(outcome, 0);
+        appendedBytes(0);
+        retentionDeleted(0);
+        replayed(0);
+        counter(FELL_BEHIND, FELL_BEHIND_HELP);
+        protocol(NATIVE, false);
+    }
+
+    /**
+     * Registers a protocol adapter's series at 0: connections, deliveries, bytes sent, joins by
+     * outcome, slow-client disconnects, auth failures by reason, and with {@code sessionResume}
+     * (Socket.IO, AnyCable) resumes by outcome. Idempotent; the native protocol is registered by
+     * the constructor.
+     */
+    public void protocol(String protocol, boolean sessionResume) {
+        connections(protocol);
+        delivered(protocol, 0, 0);
+        for (String outcome : JOIN_OUTCOMES) joins(protocol, outcome);
+        if (sessionResume) for (String outcome : RESUME_OUTCOMES) resumes(protocol, outcome);
+        slowClientDisconnects(protocol);
+        for (String reason : AUTH_FAILURE_REASONS) authFailures(protocol, reason);
     }
 
     /** Gauges read from the log (extent, disk) and the hub (sessions). */
@@ -84,6 +128,34 @@ public final class Metrics {
                 .description("Number of log roll files").register(registry);
         Gauge.builder("tidings_log_events", () -> stats(log).events())
                 .description("Retained events").register(registry);
+    }
+
+    /**
+     * Gauges of the disk holding the log and of the retention and free-space settings, so alert
+     * rules can compare the write rate with the configured retention and the disk (docs/operations.md, Sizing).
+     */
+    public void bindDisk(Path logDir, long minFreeBytes, long retentionMaxBytes, long retentionMaxAgeMs) {
+        java.io.File dir = logDir.toFile();
+        Gauge.builder("tidings_log_disk_free_bytes", dir::getUsableSpace)
+                .description("Usable bytes on the file system that holds the log").register(registry);
+        Gauge.builder("tidings_log_disk_min_free_bytes", () -> minFreeBytes)
+                .description("Setting minFreeBytes: appends are refused below this much free space").register(registry);
+        Gauge.builder("tidings_log_retention_max_bytes", () -> retentionMaxBytes)
+                .description("Setting retentionMaxBytes: the log is trimmed to this size (0 = no size limit)").register(registry);
+        Gauge.builder("tidings_log_retention_max_age_seconds", () -> retentionMaxAgeMs / 1000.0)
+                .description("Setting retentionMaxAgeMs in seconds: older files are deleted (0 = keep forever)").register(registry);
+    }
+
+    /** TLS gauges and counters; only registered when the gateway serves TLS. */
+    public void bindTls(Supplier<java.security.cert.X509Certificate> served) {
+        Gauge.builder("tidings_tls_certificate_expiry_timestamp_seconds", () -> served.get().getNotAfter().getTime() / 1000.0)
+                .description("Expiry (notAfter, Unix seconds) of the TLS certificate served now").register(registry);
+        for (String outcome : TLS_RELOAD_OUTCOMES) tlsReload(outcome, 0);
+    }
+
+    /** outcome: reloaded (new certificate in use), failed (changed files that did not form a valid pair). */
+    public void tlsReload(String outcome, int n) {
+        counter("tidings_tls_reloads_total", "Changes of the TLS certificate/key files, by outcome", "outcome", outcome).increment(n);
     }
 
     /** Refreshes the cached log extent (called by the maintenance thread, so scrapes stay cheap). */
@@ -109,9 +181,16 @@ public final class Metrics {
     }
 
     // ---- log ----
+    /** outcome: committed, duplicate (a retried publish within the dedupe window), failed (log unavailable, disk full). */
     public void appended(String outcome, long events) {
-        counter("tidings_log_appended_events_total", "Events given to the log, by outcome (committed, duplicate, rejected, failed)",
+        counter("tidings_log_appended_events_total", "Events given to the log, by outcome (committed, duplicate, failed)",
                 "outcome", outcome).increment(events);
+    }
+
+    /** Approximate bytes written to the log by committed events (payload plus {@link #RECORD_OVERHEAD_BYTES} each). */
+    public void appendedBytes(long bytes) {
+        counter("tidings_log_appended_bytes_total",
+                "Approximate bytes of committed event records (data, type, rooms, producer id, record overhead)").increment(bytes);
     }
 
     public void appendTime(long nanos) {
@@ -123,13 +202,17 @@ public final class Metrics {
     }
 
     // ---- connections and subscriptions ----
-    public void connectionOpened(String protocol) {
-        connections.computeIfAbsent(protocol, p -> {
+    private AtomicLong connections(String protocol) {
+        return connections.computeIfAbsent(protocol, p -> {
             AtomicLong n = new AtomicLong();
             Gauge.builder("tidings_connections", n, AtomicLong::get).description("Open client connections")
                     .tag("protocol", p).register(registry);
             return n;
-        }).incrementAndGet();
+        });
+    }
+
+    public void connectionOpened(String protocol) {
+        connections(protocol).incrementAndGet();
     }
 
     public void connectionClosed(String protocol) {
@@ -139,12 +222,20 @@ public final class Metrics {
 
     /** outcome: live, replay, gap, forbidden. */
     public void join(String protocol, String outcome) {
-        counter("tidings_joins_total", "Room joins by outcome", "protocol", protocol, "outcome", outcome).increment();
+        joins(protocol, outcome).increment();
+    }
+
+    private Counter joins(String protocol, String outcome) {
+        return counter("tidings_joins_total", "Room joins by outcome", "protocol", protocol, "outcome", outcome);
     }
 
     /** outcome: recovered, gap (session-level resume of Socket.IO / AnyCable). */
     public void resume(String protocol, String outcome) {
-        counter("tidings_resumes_total", "Session resumes by outcome", "protocol", protocol, "outcome", outcome).increment();
+        resumes(protocol, outcome).increment();
+    }
+
+    private Counter resumes(String protocol, String outcome) {
+        return counter("tidings_resumes_total", "Session resumes by outcome", "protocol", protocol, "outcome", outcome);
     }
 
     public void replayed(long events) {
@@ -166,17 +257,25 @@ public final class Metrics {
     }
 
     public void slowClientDisconnect(String protocol) {
-        counter("tidings_slow_client_disconnects_total", "Clients closed because they read nothing for the slow-client timeout",
-                "protocol", protocol).increment();
+        slowClientDisconnects(protocol).increment();
+    }
+
+    private Counter slowClientDisconnects(String protocol) {
+        return counter("tidings_slow_client_disconnects_total", "Clients closed because they read nothing for the slow-client timeout",
+                "protocol", protocol);
     }
 
     public void lagged() {
-        counter("tidings_sessions_fell_behind_total", "Times a live session's queue was full and it switched to reading the log").increment();
+        counter(FELL_BEHIND, FELL_BEHIND_HELP).increment();
     }
 
     /** reason: missing, invalid, expired. */
     public void authFailure(String protocol, String reason) {
-        counter("tidings_auth_failures_total", "Rejected credentials", "protocol", protocol, "reason", reason).increment();
+        authFailures(protocol, reason).increment();
+    }
+
+    private Counter authFailures(String protocol, String reason) {
+        return counter("tidings_auth_failures_total", "Rejected credentials", "protocol", protocol, "reason", reason);
     }
 
     public Timer httpTimer(String route, String method, int status) {

@@ -51,6 +51,7 @@ public final class CableEndpoint implements WebSocketConnectionCallback {
         this.tokens = tokens;
         this.settings = settings;
         this.restorable = new RestorableSessions(settings.sessionTtlMs(), settings.maxRestorableSessions());
+        hub.metrics().protocol(CableSession.METRIC_LABEL, true);
     }
 
     /** The upgrade handler for this endpoint's path: the WebSocket handshake with the ActionCable subprotocols. */
