@@ -385,8 +385,11 @@ final class ChronicleEventLog implements EventLog {
         }
     }
 
+    /** The cycles that have a file, oldest first (none for a log that was never written to). */
     private NavigableSet<Long> cycles() {
-        return queue.listCyclesBetween(queue.firstCycle(), queue.lastCycle());
+        int first = queue.firstCycle(), last = queue.lastCycle();
+        if (first == Integer.MAX_VALUE || last < first) return java.util.Collections.emptyNavigableSet();
+        return queue.listCyclesBetween(first, last);
     }
 
     private long timeAt(long index) {
