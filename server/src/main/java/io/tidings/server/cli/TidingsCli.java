@@ -19,7 +19,6 @@ public final class TidingsCli implements Runnable {
     public static void main(String[] args) {
         System.setProperty("chronicle.analytics.disable", "true");
         System.setProperty("chronicle.announcer.disable", "true");
-        int code = new CommandLine(new TidingsCli()).execute(args);
-        if (code != 0 || !"serve".equals(args.length > 0 ? args[0] : "")) System.exit(code);
+        System.exit(new CommandLine(new TidingsCli()).execute(args)); // serve returns once it has shut down
     }
 }
