@@ -90,9 +90,24 @@ public final class Hub implements AutoCloseable {
         sessions.add(session);
     }
 
-    /** Forgets a session whose socket is closed. Idempotent. */
+    /** Forgets a session whose socket is closed. Idempotent. Takes the session's lock. */
     public void remove(Session session) {
         if (sessions.remove(session)) session.detach();
+    }
+
+    /**
+     * Forgets a session from a socket callback, without blocking: the session is out of
+     * {@link #sessions()} at once and detached on the pool. The WebSocket library runs close tasks
+     * while holding the channel's lock; taking the session's lock there could deadlock with a
+     * thread that sends to that channel under the session's lock.
+     */
+    public void removeClosed(Session session) {
+        if (!sessions.remove(session)) return;
+        try {
+            catchUp.execute(session::detach);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the hub is closed: nothing will be delivered to the session any more
+        }
     }
 
     public int sessionCount() {
