@@ -6,6 +6,7 @@ import io.tidings.storage.Event;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * The JSON shapes of a stored event, built around the producer's data bytes without re-serialising
@@ -14,10 +15,17 @@ import java.time.Instant;
 public final class EventJson {
     private EventJson() {}
 
-    /** {@code {"op":"event","room":…,"type":…,"offset":…,"time":…,"data":…}} */
-    public static byte[] nativeFrame(Event e, String room) {
-        return withData("{\"op\":\"event\",\"room\":" + Json.quote(room) + ",\"type\":" + Json.quote(e.type())
-                + ",\"offset\":\"" + e.offset() + "\",\"time\":\"" + Instant.ofEpochMilli(e.timeMillis()) + "\",\"data\":", e, "}");
+    /**
+     * {@code {"op":"event","room":…,"rooms":[…],"type":…,"offset":…,"time":…,"data":…}}: {@code rooms}
+     * are the event's rooms the recipient receives it for (at least one), {@code room} the first of them.
+     */
+    public static byte[] nativeFrame(Event e, List<String> rooms) {
+        StringBuilder b = new StringBuilder(128).append("{\"op\":\"event\",\"room\":").append(Json.quote(rooms.get(0)))
+                .append(",\"rooms\":[");
+        for (int i = 0; i < rooms.size(); i++) b.append(i == 0 ? "" : ",").append(Json.quote(rooms.get(i)));
+        b.append("],\"type\":").append(Json.quote(e.type())).append(",\"offset\":\"").append(e.offset())
+                .append("\",\"time\":\"").append(Instant.ofEpochMilli(e.timeMillis())).append("\",\"data\":");
+        return withData(b.toString(), e, "}");
     }
 
     /** {@code {"offset":…,"time":…,"rooms":[…],"type":…,"id":…,"data":…}} followed by a newline. */

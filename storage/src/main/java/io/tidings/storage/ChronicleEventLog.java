@@ -513,9 +513,10 @@ final class ChronicleEventLog implements EventLog {
         }
     }
 
+    /** The cycles that have a file, oldest first (none for a log that was never written to). */
     private NavigableSet<Long> cycles() {
         int first = queue.firstCycle(), last = queue.lastCycle();
-        if (first == Integer.MAX_VALUE || last == Integer.MIN_VALUE || first > last) return new java.util.TreeSet<>();
+        if (first == Integer.MAX_VALUE || last < first) return java.util.Collections.emptyNavigableSet();
         return queue.listCyclesBetween(first, last);
     }
 

@@ -79,4 +79,12 @@ class EventLogTest {
                     .isInstanceOfSatisfying(GapException.class, g -> assertThat(g.gap().reason()).isEqualTo(Gap.Reason.AHEAD_OF_HEAD));
         }
     }
+
+    @Test
+    void retentionOnALogThatWasNeverWrittenToDeletesNothing() {
+        try (EventLog log = EventLog.open(LogConfig.at(dir).withRetention(new Retention(1, 1)))) {
+            assertThat(log.enforceRetention()).isZero(); // used to throw: Chronicle has no cycle to list
+            assertThat(log.stats().events()).isZero();
+        }
+    }
 }

@@ -6,13 +6,18 @@ import io.tidings.server.GatewayConfig;
 import io.tidings.server.auth.TokenVerifier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import sun.misc.Signal;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-/** {@code tidings serve}: runs the gateway until SIGTERM/SIGINT, then shuts down gracefully. */
+/**
+ * {@code tidings serve}: runs the gateway until SIGTERM/SIGINT, then shuts down gracefully (see
+ * {@link Gateway#close()}) and exits 0. The signals are handled here rather than by the JVM's
+ * default handler, which would run the shutdown hooks and then exit with 128+signal (143).
+ */
 @Command(name = "serve", description = "Run the gateway.")
 public final class ServeCommand implements Callable<Integer> {
     @Mixin
@@ -22,12 +27,16 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         GatewayConfig config = options.load();
         Gateway gateway = Gateway.start(config);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("tidings: shutting down");
-            gateway.close();
-            stopped.countDown();
-        }, "tidings-shutdown"));
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String signal : List.of("TERM", "INT")) {
+            try {
+                Signal.handle(new Signal(signal), s -> stop.countDown());
+            } catch (IllegalArgumentException unsupported) {
+                // no such signal on this platform: the shutdown hook below still closes the gateway
+            }
+        }
+        // Any other way the JVM ends (System.exit, SIGHUP …): still close gracefully. close() is idempotent.
+        Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "tidings-shutdown"));
         String base = gateway.scheme() + "://localhost:" + gateway.port();
         System.out.println("tidings: listening on " + base + " (data in " + config.dataDir.toAbsolutePath()
                 + ", log epoch " + gateway.log().epoch() + ", head " + gateway.log().head() + ")");
@@ -51,7 +60,10 @@ public final class ServeCommand implements Callable<Integer> {
             System.out.println("tidings: dev credentials in " + config.dataDir.resolve(DevCredentials.FILE));
         }
         System.out.flush();
-        stopped.await();
+        stop.await();
+        System.out.println("tidings: shutting down");
+        gateway.close();
+        System.out.println("tidings: stopped");
         return 0;
     }
 }

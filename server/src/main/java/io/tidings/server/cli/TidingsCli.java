@@ -24,7 +24,6 @@ public final class TidingsCli implements Runnable {
         System.setProperty("chronicle.announcer.disable", "true");
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
         CHRONICLE_LOG.setLevel(java.util.logging.Level.WARNING);
-        int code = new CommandLine(new TidingsCli()).execute(args);
-        if (code != 0 || !"serve".equals(args.length > 0 ? args[0] : "")) System.exit(code);
+        System.exit(new CommandLine(new TidingsCli()).execute(args)); // serve returns once it has shut down
     }
 }

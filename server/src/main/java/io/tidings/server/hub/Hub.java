@@ -106,11 +106,27 @@ public final class Hub implements AutoCloseable {
         metrics.connectionOpened(session.protocol());
     }
 
-    /** Forgets a session whose socket is closed. Idempotent. */
+    /** Forgets a session whose socket is closed. Idempotent. Takes the session's lock. */
     public void remove(Session session) {
         if (sessions.remove(session)) {
             session.detach();
             metrics.connectionClosed(session.protocol());
+        }
+    }
+
+    /**
+     * Forgets a session from a socket callback, without blocking: the session is out of
+     * {@link #sessions()} at once and detached on the pool. The WebSocket library runs close tasks
+     * while holding the channel's lock; taking the session's lock there could deadlock with a
+     * thread that sends to that channel under the session's lock.
+     */
+    public void removeClosed(Session session) {
+        if (!sessions.remove(session)) return;
+        metrics.connectionClosed(session.protocol());
+        try {
+            catchUp.execute(session::detach);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the hub is closed: nothing will be delivered to the session any more
         }
     }
 

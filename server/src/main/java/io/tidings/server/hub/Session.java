@@ -6,10 +6,14 @@ import io.tidings.storage.GapException;
 import io.tidings.storage.LogUnavailableException;
 import io.tidings.storage.Offset;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
@@ -28,9 +32,13 @@ import java.util.function.Function;
  * Each subscription keeps the index of the last event delivered to it; an event is delivered only
  * if its index is greater, which makes the replay-to-live handoff exactly-once.
  *
- * <p>Thread safety: state is guarded by {@code this}. The dispatcher, the catch-up worker, socket
- * callbacks and the protocol's I/O thread all lock it briefly; the catch-up worker reads the log
- * outside the lock. Sends happen under the lock, so frames reach the socket in order.
+ * <p>Thread safety: state is guarded by {@code this}. The dispatcher, the catch-up worker and the
+ * protocol's I/O thread lock it briefly; the catch-up worker reads the log outside the lock. Sends
+ * happen under the lock, so frames reach the socket in order. Lock order: this session, then the
+ * socket's own locks. Socket callbacks ({@link #sent(int)}, and a closed socket's removal via
+ * {@link Hub#removeClosed}) therefore never take this lock: the WebSocket library runs them while
+ * holding the channel's lock, which a send under this lock may be waiting for. The queue size is
+ * an atomic for that reason.
  */
 public abstract class Session {
     private enum Mode { LIVE, CATCHING_UP, CLOSED }
@@ -39,12 +47,15 @@ public abstract class Session {
 
     private Hub hub;
     private final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
-    private Mode mode = Mode.LIVE;
+    private volatile Mode mode = Mode.LIVE; // written under the lock; read without it by sent()
     private Cursor cursor;            // owned by the catch-up worker
+    private final ArrayDeque<Event> backlog = new ArrayDeque<>(); // read from the cursor, not yet delivered; owned by the catch-up worker
     private long rewindTo = NO_REWIND;
     private boolean catchUpScheduled;
-    private long queuedBytes;
-    private long stalledSinceNanos;   // when the queue last went from empty to non-empty without draining
+    private final AtomicLong queuedBytes = new AtomicLong(); // decremented by socket callbacks without the lock
+    private final AtomicBoolean wakeUpPending = new AtomicBoolean();
+    private long peakQueuedBytes;
+    private volatile long stalledSinceNanos; // when the queue last went from empty to non-empty, or last drained a frame
     private final Frames catchUpFrames = new Frames();
     private long lastDeliveredTimeMillis;
 
@@ -81,7 +92,7 @@ public abstract class Session {
     /** Sends a control frame (welcome, joined, error …) in order with events. */
     public final synchronized void send(byte[] frame) {
         if (mode == Mode.CLOSED) return;
-        if (queuedBytes > 2 * hub.settings().outboundBufferBytes()) {
+        if (queuedBytes.get() > 2 * hub.settings().outboundBufferBytes()) {
             // replies pile up unread (e.g. a client flooding requests without reading): bounded, so cut it off
             close(new CloseReason(CloseReason.Kind.SLOW_CONSUMER, "slow consumer: replies are not being read"));
             return;
@@ -108,7 +119,9 @@ public abstract class Session {
             if (mode == Mode.CLOSED) return null;
             Subscription old = subscriptions.remove(key);
             if (old != null) hub.unindex(old);
-            boolean replay = after != null && gap == null && after.index() < head.index();
+            // A resume always goes through the catch-up, even from the head: an event committed
+            // between reading the head and indexing the subscription would otherwise be missed.
+            boolean replay = after != null && gap == null;
             long position = replay ? after.index() : head.index();
             Subscription sub = new Subscription(this, key, room, position, replay);
             subscriptions.put(key, sub);
@@ -138,6 +151,15 @@ public abstract class Session {
         return true;
     }
 
+    /**
+     * True if {@code room} is one of this session's joined rooms or lies below one. For encoders,
+     * which run under the session's lock.
+     */
+    protected final boolean covers(String room) {
+        for (Subscription s : subscriptions.values()) if (Rooms.within(room, s.room)) return true;
+        return false;
+    }
+
     public final synchronized List<Subscription> subscriptions() {
         return List.copyOf(subscriptions.values());
     }
@@ -146,8 +168,13 @@ public abstract class Session {
         return mode == Mode.CATCHING_UP;
     }
 
-    public final synchronized long queuedBytes() {
-        return queuedBytes;
+    public final long queuedBytes() {
+        return queuedBytes.get();
+    }
+
+    /** The most bytes ever queued to this client at once (the outbound memory bound, observed). */
+    public final synchronized long peakQueuedBytes() {
+        return peakQueuedBytes;
     }
 
     // ---- delivery (hub) ------------------------------------------------------------------------
@@ -161,7 +188,8 @@ public abstract class Session {
         encode(frames, due, out);
         long size = 0;
         for (byte[] f : out) size += f.length;
-        if (queuedBytes > 0 && queuedBytes + size > hub.settings().outboundBufferBytes()) {
+        long queued = queuedBytes.get();
+        if (queued > 0 && queued + size > hub.settings().outboundBufferBytes()) {
             // The client is not keeping up: stop queueing and serve it from the log at its own pace.
             for (Subscription s : subscriptions.values()) s.position = Math.max(s.position, previous);
             hub.lagged();
@@ -206,63 +234,67 @@ public abstract class Session {
     }
 
     private void scheduleCatchUp() {
-        if (!catchUpScheduled && mode == Mode.CATCHING_UP && queuedBytes < hub.settings().outboundBufferBytes()) {
+        if (!catchUpScheduled && mode == Mode.CATCHING_UP && queuedBytes.get() < hub.settings().outboundBufferBytes()) {
             catchUpScheduled = true;
             hub.catchUpExecutor().execute(this::catchUp);
         }
     }
 
-    /** Catch-up worker: reads the log outside the lock, delivers under it, turns live at the head. */
+    /**
+     * Catch-up worker: reads the log outside the lock, delivers under it, turns live at the head.
+     * Events are handed to the socket one at a time while the queue has room, so the queue never
+     * exceeds {@link HubSettings#outboundBufferBytes()} by more than one frame; events read but not
+     * yet delivered wait in {@code backlog} for the next round.
+     */
     private void catchUp() {
-        List<Event> batch = new ArrayList<>();
         try {
             while (true) {
                 long rewind;
-                long budget;
                 synchronized (this) {
-                    if (mode != Mode.CATCHING_UP || queuedBytes >= hub.settings().outboundBufferBytes()) {
+                    if (mode != Mode.CATCHING_UP || queuedBytes.get() >= hub.settings().outboundBufferBytes()) {
                         catchUpScheduled = false;
                         if (mode == Mode.CLOSED) closeCursor();
                         return;
                     }
                     rewind = rewindTo;
                     rewindTo = NO_REWIND;
-                    budget = hub.settings().outboundBufferBytes() - queuedBytes;
                 }
                 if (rewind != NO_REWIND) {
                     closeCursor();
                     cursor = hub.log().cursorAfter(new Offset(hub.log().epoch(), rewind));
                 }
-                batch.clear();
-                long bytes = 0;
-                while (batch.size() < hub.settings().catchUpBatchEvents() && bytes < budget) {
-                    Event e = cursor.next();
-                    if (e == null) break;
-                    batch.add(e);
-                    bytes += e.data().length + 128;
+                if (backlog.isEmpty()) {
+                    while (backlog.size() < hub.settings().catchUpBatchEvents()) {
+                        Event e = cursor.next();
+                        if (e == null) break;
+                        backlog.add(e);
+                    }
                 }
                 synchronized (this) {
                     if (mode != Mode.CATCHING_UP || rewindTo != NO_REWIND) continue;
-                    for (Event e : batch) deliverFromLog(e);
-                    if (batch.isEmpty()) {
-                        Event e = cursor.next(); // under the lock: nothing can be committed-and-dispatched unseen
-                        if (e != null) {
-                            deliverFromLog(e);
-                            continue;
+                    if (!backlog.isEmpty()) {
+                        while (!backlog.isEmpty() && queuedBytes.get() < hub.settings().outboundBufferBytes()) {
+                            deliverFromLog(backlog.poll());
                         }
-                        mode = Mode.LIVE;
-                        closeCursor();
-                        catchUpScheduled = false;
-                        for (Subscription s : subscriptions.values()) {
-                            if (s.replaying) {
-                                s.replaying = false;
-                                byte[] live = liveFrame(s);
-                                if (live != null) enqueue(live);
-                            }
-                        }
-                        hub.catchUpEnded();
-                        return;
+                        continue;
                     }
+                    Event e = cursor.next(); // under the lock: nothing can be committed-and-dispatched unseen
+                    if (e != null) {
+                        backlog.add(e);
+                        continue;
+                    }
+                    mode = Mode.LIVE;
+                    closeCursor();
+                    catchUpScheduled = false;
+                    for (Subscription s : subscriptions.values()) {
+                        if (s.replaying) {
+                            s.replaying = false;
+                            byte[] live = liveFrame(s);
+                            if (live != null) enqueue(live);
+                        }
+                    }
+                    hub.catchUpEnded();
+                    return;
                 }
             }
         } catch (GapException e) {
@@ -297,6 +329,7 @@ public abstract class Session {
     }
 
     private void closeCursor() {
+        backlog.clear();
         if (cursor != null) {
             cursor.close();
             cursor = null;
@@ -306,16 +339,28 @@ public abstract class Session {
     // ---- outbound queue accounting ----------------------------------------------------------
 
     private void enqueue(byte[] frame) {
-        if (queuedBytes == 0) stalledSinceNanos = System.nanoTime();
-        queuedBytes += frame.length;
+        if (queuedBytes.get() == 0) stalledSinceNanos = System.nanoTime();
+        peakQueuedBytes = Math.max(peakQueuedBytes, queuedBytes.addAndGet(frame.length));
         transmit(frame);
     }
 
     /** Socket callback: {@code bytes} of a transmitted frame have left (or failed to leave) the queue. */
-    protected final synchronized void sent(int bytes) {
-        queuedBytes -= bytes;
+    protected final void sent(int bytes) {
+        long queued = queuedBytes.addAndGet(-bytes);
         stalledSinceNanos = System.nanoTime();
-        if (mode == Mode.CATCHING_UP && queuedBytes <= hub.settings().outboundBufferBytes() / 2) scheduleCatchUp();
+        if (mode == Mode.CATCHING_UP && queued <= hub.settings().outboundBufferBytes() / 2 && wakeUpPending.compareAndSet(false, true)) {
+            // Not here: this runs inside the socket's lock (see the class comment). The pool takes ours.
+            try {
+                hub.catchUpExecutor().execute(() -> {
+                    wakeUpPending.set(false);
+                    synchronized (this) {
+                        scheduleCatchUp();
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                wakeUpPending.set(false); // the hub is shutting down
+            }
+        }
     }
 
     /** Ticker: records how far behind the head a catching-up session is. */
@@ -334,8 +379,8 @@ public abstract class Session {
     }
 
     /** True if frames have been waiting without any progress for longer than the slow-client timeout. */
-    final synchronized boolean isStalled(long nowNanos) {
-        return queuedBytes > 0 && nowNanos - stalledSinceNanos > hub.settings().slowClientTimeoutMs() * 1_000_000L;
+    final boolean isStalled(long nowNanos) {
+        return queuedBytes.get() > 0 && nowNanos - stalledSinceNanos > hub.settings().slowClientTimeoutMs() * 1_000_000L;
     }
 
     /** Marks the session closed and drops its subscriptions; the hub calls this once the socket is gone. */

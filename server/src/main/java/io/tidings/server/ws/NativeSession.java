@@ -137,15 +137,22 @@ final class NativeSession extends WebSocketSession {
 
     @Override
     protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
-        Event e = frames.event();
-        String room = matchedRoom(e, due);
-        out.add(frames.get("native|" + room, ev -> EventJson.nativeFrame(ev, room)));
+        List<String> rooms = joinedRoomsOf(frames.event());
+        // Room names contain no whitespace, so '\n' separates them unambiguously in the cache key.
+        out.add(frames.get("native|" + String.join("\n", rooms), ev -> EventJson.nativeFrame(ev, rooms)));
     }
 
-    /** The first of the event's rooms that one of the subscriptions covers. */
-    private static String matchedRoom(Event e, List<Subscription> due) {
-        for (String r : e.rooms()) for (Subscription s : due) if (Rooms.within(r, s.room())) return r;
-        return e.rooms().get(0);
+    /**
+     * The event's rooms that lie within a room this connection has joined, in the event's order
+     * (never empty: a due subscription covers one of them). Sent as {@code rooms}, so a client that
+     * keeps one resume offset per room advances every room the event counts for, although a
+     * multi-room event is sent once, and recognises an event it already has (docs/protocol.md).
+     */
+    private List<String> joinedRoomsOf(Event e) {
+        List<String> rooms = new ArrayList<>(e.rooms().size());
+        for (String r : e.rooms()) if (covers(r)) rooms.add(r);
+        if (rooms.isEmpty()) rooms.add(e.rooms().get(0)); // not reached
+        return rooms;
     }
 
     @Override

@@ -43,7 +43,7 @@ public abstract class WebSocketSession extends Session {
 
     /** Starts receiving; call after the first frame (welcome) has been sent. */
     protected final void startReceiving() {
-        channel.addCloseTask(ch -> hub().remove(this));
+        channel.addCloseTask(ch -> hub().removeClosed(this)); // runs under the channel's lock: must not block on ours
         channel.getReceiveSetter().set(new AbstractReceiveListener() {
             @Override
             protected void onFullTextMessage(WebSocketChannel ch, BufferedTextMessage message) {
