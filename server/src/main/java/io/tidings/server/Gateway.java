@@ -10,6 +10,8 @@ import io.tidings.server.hub.Hub;
 import io.tidings.server.hub.HubSettings;
 import io.tidings.server.ws.NativeEndpoint;
 import io.tidings.server.ws.WebSocketSettings;
+import io.tidings.server.ws.socketio.SocketIoEndpoint;
+import io.tidings.server.ws.socketio.SocketIoSettings;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogConfig;
 import io.tidings.storage.Retention;
@@ -44,6 +46,7 @@ public final class Gateway implements AutoCloseable {
     private final GatewayConfig config;
     private final EventLog log;
     private final Hub hub;
+    private final SocketIoEndpoint socketIo;
     private final Undertow server;
     private final ScheduledExecutorService maintenance;
     private final DevCredentials devCredentials;
@@ -71,6 +74,7 @@ public final class Gateway implements AutoCloseable {
                 HubSettings.DEFAULTS.catchUpBatchEvents()));
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
                 config.idleTimeoutMs, 256);
+        this.socketIo = new SocketIoEndpoint(hub, () -> tokens, SocketIoSettings.of(config));
 
         PathHandler routes = Handlers.path()
                 .addExactPath("/v1/events", byMethod(
@@ -78,7 +82,8 @@ public final class Gateway implements AutoCloseable {
                         new ReplayHandler(log, () -> keys)))
                 .addExactPath("/v1/ws", Handlers.websocket(new NativeEndpoint(hub, () -> tokens, ws)))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
-                .addExactPath("/readyz", this::ready);
+                .addExactPath("/readyz", this::ready)
+                .addPrefixPath(config.socketIoPath, socketIo);
         this.server = Undertow.builder()
                 .addHttpListener(config.port, config.host)
                 .setHandler(exchange -> {
@@ -164,6 +169,7 @@ public final class Gateway implements AutoCloseable {
         closed = true;
         maintenance.shutdownNow();
         hub.shutdown(new CloseReason(CloseReason.Kind.GOING_AWAY, "server shutting down; reconnect and resume"));
+        socketIo.close();
         try {
             Thread.sleep(200); // let the close frames leave
         } catch (InterruptedException e) {

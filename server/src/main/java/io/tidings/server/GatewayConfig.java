@@ -60,6 +60,19 @@ public final class GatewayConfig {
     /** A WebSocket that sent nothing (not even a pong) for this long is closed. */
     public long idleTimeoutMs = 60_000;
 
+    /** Socket.IO endpoint (Engine.IO v4, WebSocket transport only); clients connect to {@code <path>?EIO=4&transport=websocket}. */
+    public String socketIoPath = "/socket.io/";
+    /** The server sends an Engine.IO ping ({@code 2}) this long after the previous pong (or the open packet). */
+    public long socketIoPingIntervalMs = 25_000;
+    /** A Socket.IO connection that does not answer a ping with a pong ({@code 3}) within this is closed. */
+    public long socketIoPingTimeoutMs = 20_000;
+    /** Largest Engine.IO packet a Socket.IO client may send (announced as maxPayload in the open packet). */
+    public int socketIoMaxPayloadBytes = 64 * 1024;
+    /** A Socket.IO connection that has not connected to a namespace within this is closed. */
+    public long socketIoConnectTimeoutMs = 45_000;
+    /** How long a disconnected Socket.IO session (pid) stays recoverable; capped at retentionMaxAgeMs. */
+    public long socketIoSessionTtlMs = 10 * 60_000L;
+
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";
     public List<String> publishKeys = new ArrayList<>();
