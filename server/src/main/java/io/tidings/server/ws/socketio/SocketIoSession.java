@@ -273,23 +273,25 @@ final class SocketIoSession extends WebSocketSession {
             sid = taken.record().sid();
             rooms.clear();
             rooms.putAll(rec.rooms());
-            state = State.CONNECTED;
-            byte[] connect = connectFrame();
-            boolean gap = false;
+            state = State.CONNECTED; // from here on, a closed connection releases the session
+            boolean complete = true;
             synchronized (this) {
-                if (from.isEmpty()) send(connect);
-                boolean first = true;
+                // Nothing is delivered while we hold the lock, so CONNECT, sent last, still precedes every event.
                 for (Map.Entry<String, Offset> r : from.entrySet()) {
-                    boolean announce = first;
-                    first = false;
-                    JoinResult result = join(r.getKey(), r.getKey(), r.getValue(), x -> announce ? List.of(connect) : List.of());
-                    if (result == null) break; // closed meanwhile
-                    if (result.status() == JoinResult.Status.GAP) gap = true;
+                    JoinResult result = join(r.getKey(), r.getKey(), r.getValue(), x -> List.of());
+                    if (result == null) return true; // closed meanwhile
+                    complete &= result.status() != JoinResult.Status.GAP; // cannot happen while pinned
+                }
+                if (complete) {
+                    send(connectFrame());
+                } else {
+                    for (String room : from.keySet()) leave(room);
                 }
             }
-            if (gap) { // cannot happen while pinned; if it does, never leave a partial replay behind
+            if (!complete) { // never a partial replay: forget this session, start a fresh one
                 store.discard(pid, this);
-                close(new CloseReason(CloseReason.Kind.RESUME, "history gone while restoring"));
+                pid = null;
+                return false;
             }
             return true;
         } finally {

@@ -167,6 +167,26 @@ class SocketIoRecoveryTest {
     }
 
     @Test
+    void aRoomJoinedAfterTheLastSeenEventReplaysOnlyFromItsJoin() {
+        start(c -> {});
+        d.connected("a", TestGateway.token("alice", "teamspaceA"));
+        d.join("a", M1);
+        publish(1, 1);
+        received("a", 1); // the client's last offset is now n=1's
+        g.publish("teamspaceA/m2", "newComment", "{\"n\":-1}"); // m2 before it is joined: never for this client
+        d.join("a", "{\"account\":\"teamspaceA\",\"model\":\"m2\"}");
+        d.cut("a", true);
+        g.publish("teamspaceA/m2", "newComment", "{\"n\":2}");
+        publish(3, 3);
+        assertThat(reconnected("a").get("recovered").asBoolean()).isTrue();
+        d.markAtStart();
+        assertThat(received("a", 3)).containsExactly(1, 3);
+        assertThat(d.since().stream().filter(l -> is(l, "event", "a")).map(l -> l.get("name").asText() + l.get("args").get(0)).toList())
+                .containsExactly("teamspaceA::m1::newIssues{\"n\":1}", "teamspaceA::m2::newComment{\"n\":2}",
+                        "teamspaceA::m1::newIssues{\"n\":3}");
+    }
+
+    @Test
     void sessionsSurviveAGatewayRestart() {
         start(c -> {});
         String sid = d.connected("a", TestGateway.token("alice", "teamspaceA")).get("sid").asText();
