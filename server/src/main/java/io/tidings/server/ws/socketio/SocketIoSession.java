@@ -63,6 +63,8 @@ final class SocketIoSession extends WebSocketSession {
     private enum State { AWAITING_CONNECT, CONNECTED }
 
     private static final byte[] PING = {'2'};
+    /** How long a restore keeps its replay start positions pinned against retention. */
+    private static final long PIN_AFTER_RESTORE_MS = 10_000;
 
     private final SocketIoSettings settings;
     private final RecoveryStore store;
@@ -252,13 +254,14 @@ final class SocketIoSession extends WebSocketSession {
             }
             from.put(r.getKey(), seen == null || seen.index() < joined.index() ? joined : seen);
         }
-        // Hold a cursor at every start position: retention cannot delete what we are about to replay.
+        // Hold a cursor at every start position: retention cannot delete what we are about to replay,
+        // neither before the joins nor until the catch-up worker has opened its own cursor.
         List<Cursor> pins = new ArrayList<>();
         try {
             Set<Offset> starts = new LinkedHashSet<>(from.values());
             for (Offset start : starts) pins.add(log.cursorAfter(start));
         } catch (GapException e) {
-            pins.forEach(Cursor::close);
+            closeAll(pins);
             store.discard(wantPid, null);
             return false;
         }
@@ -295,7 +298,18 @@ final class SocketIoSession extends WebSocketSession {
             }
             return true;
         } finally {
-            pins.forEach(Cursor::close);
+            // Closed on this I/O thread, where they were opened (cursors are single-threaded).
+            channel.getIoThread().executeAfter(() -> closeAll(pins), PIN_AFTER_RESTORE_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private static void closeAll(List<Cursor> cursors) {
+        for (Cursor c : cursors) {
+            try {
+                c.close();
+            } catch (RuntimeException ignored) {
+                // the log may have closed meanwhile (shutdown)
+            }
         }
     }
 

@@ -49,8 +49,12 @@ class SocketIoCrashRecoveryTest {
         d = new SocketIoDriver("http://127.0.0.1:" + port);
         String sid = d.connected("a", TestGateway.token("alice", "teamspaceA")).get("sid").asText();
         d.join("a", "{\"account\":\"teamspaceA\"}");
+        // "b" stays connected until the crash: its session is still held when the process dies
+        String sidB = d.connected("b", TestGateway.token("bob", "teamspaceA")).get("sid").asText();
+        d.join("b", "{\"account\":\"teamspaceA\",\"model\":\"m1\"}");
         publish(1);
         d.await("n=1", l -> SocketIoDriver.isEvent(l, "a", "teamspaceA::m1::newIssues"));
+        d.await("n=1 on b", l -> SocketIoDriver.isEvent(l, "b", "teamspaceA::m1::newIssues"));
         d.cut("a", true);
         publish(2);
         publish(3);
@@ -73,6 +77,18 @@ class SocketIoCrashRecoveryTest {
             if (SocketIoDriver.isEvent(l, "a", "teamspaceA::m1::newIssues")) ns.add(l.get("args").get(0).get("n").asInt());
         }
         assertThat(ns).containsExactly(1, 2, 3, 4, 5);
+
+        JsonNode b = d.await("b reconnecting by itself", l -> is(l, "connect", "b") && !l.get("sid").asText().isEmpty()
+                && l.get("recovered").asBoolean());
+        assertThat(b.get("sid").asText()).isEqualTo(sidB);
+        d.await("n=5 on b", l -> SocketIoDriver.isEvent(l, "b", "teamspaceA::m1::newIssues") && l.get("args").get(0).get("n").asInt() == 5);
+        List<Integer> nb = new ArrayList<>();
+        for (JsonNode l : d.since()) {
+            if (SocketIoDriver.isEvent(l, "b", "teamspaceA::m1::newIssues")) nb.add(l.get("args").get(0).get("n").asInt());
+        }
+        assertThat(nb).containsExactly(1, 2, 3, 4, 5);
+        assertThat(d.since().stream().filter(l -> is(l, "connect", "b")).map(l -> l.get("recovered").asBoolean()).toList())
+                .as("b's connects: the first, then only recovered ones").containsExactly(false, true);
     }
 
     private void startGateway() throws Exception {

@@ -91,14 +91,14 @@ class SocketIoProtocolTest {
         assertThat(o.get("pingTimeout").asLong()).isEqualTo(400);
         assertThat(o.get("maxPayload").asLong()).isEqualTo(4096);
 
-        // answering pings keeps the connection: three rounds
+        // answering pings keeps the connection: three rounds. The next ping is only sent after the
+        // pong, so marking before the pong never skips one.
         for (int i = 0; i < 3; i++) {
-            d.mark();
             d.await("ping " + i, l -> is(l, "raw", "r") && "2".equals(l.get("frame").asText()));
+            d.mark();
             d.rawSend("r", "3");
         }
         // not answering closes it
-        d.mark();
         d.await("ping", l -> is(l, "raw", "r") && "2".equals(l.get("frame").asText()));
         assertThat(d.await("close after ping timeout", l -> is(l, "rawclose", "r")).get("code").asInt()).isEqualTo(4002);
 
@@ -106,10 +106,11 @@ class SocketIoProtocolTest {
         // counted by a raw watcher that sees (and answers) four pings meanwhile
         d.connected("a", TestGateway.token("alice", "teamspaceA"));
         d.join("a", "{\"account\":\"teamspaceA\"}");
+        d.mark();
         d.raw("watch", WS);
         for (int i = 0; i < 4; i++) {
-            d.mark();
             d.await("ping " + i + " on the watcher", l -> is(l, "raw", "watch") && "2".equals(l.get("frame").asText()));
+            d.mark();
             d.rawSend("watch", "3");
         }
         g.publish("teamspaceA", "after", "{}");

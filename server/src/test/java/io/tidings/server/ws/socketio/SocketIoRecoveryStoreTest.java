@@ -105,6 +105,18 @@ class SocketIoRecoveryStoreTest {
     }
 
     @Test
+    void anExpiredSessionIsNotFoundEvenBeforeASweep() {
+        RecoveryStore s = open();
+        s.create(record(PID_A, Map.of()), owner);
+        s.release(PID_A, owner);
+        now.addAndGet(TTL);
+        assertThat(s.find(PID_A)).as("at the TTL: still recoverable").isNotNull();
+        now.addAndGet(1);
+        assertThat(s.find(PID_A)).isNull();
+        assertThat(dir.resolve(PID_A + ".json")).doesNotExist();
+    }
+
+    @Test
     void expiredSessionsAreSweptAndUnheldOnesOnly() {
         RecoveryStore s = open();
         s.create(record(PID_A, Map.of()), owner);
