@@ -128,15 +128,17 @@ class SocketIoRecoveryTest {
             return n;
         });
         int cuts = 8;
-        for (int i = 0; i < cuts; i++) {
-            String id = i % 2 == 0 ? "model" : "team";
-            d.mark();
-            d.cut(id, false); // the client reconnects on its own, as after a network blip
-            d.await("reconnect of " + id, l -> is(l, "connect", id));
+        try {
+            for (int i = 0; i < cuts; i++) {
+                String id = i % 2 == 0 ? "model" : "team";
+                d.mark();
+                d.cut(id, false); // the client reconnects on its own, as after a network blip
+                d.await("reconnect of " + id, l -> is(l, "connect", id));
+            }
+        } finally {
+            stop.set(true);
         }
-        stop.set(true);
         int total = publisher.get();
-        assertThat(publisher.isCompletedExceptionally()).isFalse();
         g.publish("teamspaceA/m1", "end", "{}");
         d.markAtStart();
 
