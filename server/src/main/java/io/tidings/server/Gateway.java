@@ -10,8 +10,6 @@ import io.tidings.server.hub.Hub;
 import io.tidings.server.hub.HubSettings;
 import io.tidings.server.ws.NativeEndpoint;
 import io.tidings.server.ws.WebSocketSettings;
-import io.tidings.server.ws.socketio.SocketIoEndpoint;
-import io.tidings.server.ws.socketio.SocketIoSettings;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogConfig;
 import io.tidings.storage.Retention;
@@ -46,12 +44,12 @@ public final class Gateway implements AutoCloseable {
     private final GatewayConfig config;
     private final EventLog log;
     private final Hub hub;
-    private final SocketIoEndpoint socketIo;
     private final Undertow server;
     private final ScheduledExecutorService maintenance;
     private final DevCredentials devCredentials;
     private final String jwtSecret;
     private final ApiKeys keys;
+    private final io.tidings.server.ws.socketio.SocketIoEndpoint socketIo;
     private final int port;
     private boolean closed;
 
@@ -74,16 +72,17 @@ public final class Gateway implements AutoCloseable {
                 HubSettings.DEFAULTS.catchUpBatchEvents()));
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
                 config.idleTimeoutMs, 256);
-        this.socketIo = new SocketIoEndpoint(hub, () -> tokens, SocketIoSettings.of(config));
+        this.socketIo = new io.tidings.server.ws.socketio.SocketIoEndpoint(hub, () -> tokens,
+                io.tidings.server.ws.socketio.SocketIoSettings.of(config));
 
         PathHandler routes = Handlers.path()
+                .addPrefixPath(config.socketIoPath, socketIo)
                 .addExactPath("/v1/events", byMethod(
                         new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes),
                         new ReplayHandler(log, () -> keys)))
                 .addExactPath("/v1/ws", Handlers.websocket(new NativeEndpoint(hub, () -> tokens, ws)))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
-                .addExactPath("/readyz", this::ready)
-                .addPrefixPath(config.socketIoPath, socketIo);
+                .addExactPath("/readyz", this::ready);
         this.server = Undertow.builder()
                 .addHttpListener(config.port, config.host)
                 .setHandler(exchange -> {

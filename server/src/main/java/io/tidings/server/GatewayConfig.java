@@ -51,15 +51,6 @@ public final class GatewayConfig {
     /** Largest frame a WebSocket client may send. */
     public int maxInboundFrameBytes = 64 * 1024;
 
-    /** Bytes queued to one client before it is served from the log at its own pace. */
-    public long outboundBufferBytes = 1 << 20;
-    /** A client whose queued frames made no progress for this long is closed with 4008. */
-    public long slowClientTimeoutMs = 30_000;
-    /** The server pings each WebSocket this often. */
-    public long pingIntervalMs = 25_000;
-    /** A WebSocket that sent nothing (not even a pong) for this long is closed. */
-    public long idleTimeoutMs = 60_000;
-
     /** Socket.IO endpoint (Engine.IO v4, WebSocket transport only); clients connect to {@code <path>?EIO=4&transport=websocket}. */
     public String socketIoPath = "/socket.io/";
     /** The server sends an Engine.IO ping ({@code 2}) this long after the previous pong (or the open packet). */
@@ -72,6 +63,15 @@ public final class GatewayConfig {
     public long socketIoConnectTimeoutMs = 45_000;
     /** How long a disconnected Socket.IO session (pid) stays recoverable; capped at retentionMaxAgeMs. */
     public long socketIoSessionTtlMs = 10 * 60_000L;
+
+    /** Bytes queued to one client before it is served from the log at its own pace. */
+    public long outboundBufferBytes = 1 << 20;
+    /** A client whose queued frames made no progress for this long is closed with 4008. */
+    public long slowClientTimeoutMs = 30_000;
+    /** The server pings each WebSocket this often. */
+    public long pingIntervalMs = 25_000;
+    /** A WebSocket that sent nothing (not even a pong) for this long is closed. */
+    public long idleTimeoutMs = 60_000;
 
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";

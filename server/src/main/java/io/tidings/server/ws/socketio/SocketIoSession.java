@@ -193,14 +193,21 @@ final class SocketIoSession extends WebSocketSession {
             return;
         }
         JsonNode auth = p.data() == null ? Json.MAPPER.createObjectNode() : p.data();
-        try {
-            JsonNode t = auth.get("token");
-            if (t != null && !t.isNull() && !t.isTextual()) throw new AuthException("auth.token must be a string");
-            Grants g = tokens.get().verify(t != null && t.isTextual() ? t.asText() : upgradeToken);
-            if (g.expiresAtMillis() <= System.currentTimeMillis()) throw new AuthException("token expired");
-            grants = g;
-        } catch (AuthException e) {
-            sendText("44{\"message\":" + Json.quote(e.getMessage()) + ",\"data\":{\"code\":\"unauthorized\"}}");
+        JsonNode t = auth.get("token");
+        String refusal = null;
+        if (t != null && !t.isNull() && !t.isTextual()) {
+            refusal = "auth.token must be a string";
+        } else {
+            try {
+                Grants g = tokens.get().verify(t != null && t.isTextual() ? t.asText() : upgradeToken);
+                if (g.expiresAtMillis() <= System.currentTimeMillis()) refusal = "token expired";
+                else grants = g;
+            } catch (AuthException e) {
+                refusal = e.getMessage();
+            }
+        }
+        if (refusal != null) {
+            sendText("44{\"message\":" + Json.quote(refusal) + ",\"data\":{\"code\":\"unauthorized\"}}");
             return;
         }
         if (connectTimer != null) {
