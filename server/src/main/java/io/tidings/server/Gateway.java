@@ -59,6 +59,7 @@ public final class Gateway implements AutoCloseable {
     private final DevCredentials devCredentials;
     private final String jwtSecret;
     private final ApiKeys keys;
+    private final io.tidings.server.ws.socketio.SocketIoEndpoint socketIo;
     private final int port;
     private final ReloadingKeyManager tls;
     private boolean closed;
@@ -85,8 +86,11 @@ public final class Gateway implements AutoCloseable {
                 HubSettings.DEFAULTS.catchUpBatchEvents()), metrics);
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
                 config.idleTimeoutMs, 256);
+        this.socketIo = new io.tidings.server.ws.socketio.SocketIoEndpoint(hub, () -> tokens,
+                io.tidings.server.ws.socketio.SocketIoSettings.of(config));
 
         PathHandler routes = Handlers.path()
+                .addPrefixPath(config.socketIoPath, socketIo)
                 .addExactPath("/v1/events", byMethod(
                         new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
                         new ReplayHandler(log, () -> keys)))
@@ -99,7 +103,7 @@ public final class Gateway implements AutoCloseable {
                 });
         if (!config.cablePath.isEmpty()) routes.addExactPath(config.cablePath, cableEndpoint(config, tokens, cableChannels).handler());
         HttpHandler timed = new HttpMetricsHandler(routes, metrics,
-                List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", config.cablePath));
+                List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", config.cablePath, config.socketIoPath));
         this.tls = tlsIdentity(config);
         Undertow.Builder builder = Undertow.builder();
         if (tls == null) builder.addHttpListener(config.port, config.host);
@@ -243,6 +247,7 @@ public final class Gateway implements AutoCloseable {
         closed = true;
         maintenance.shutdownNow();
         hub.shutdown(new CloseReason(CloseReason.Kind.GOING_AWAY, "server shutting down; reconnect and resume"));
+        socketIo.close();
         try {
             Thread.sleep(200); // let the close frames leave
         } catch (InterruptedException e) {

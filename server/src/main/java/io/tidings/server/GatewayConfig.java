@@ -52,6 +52,19 @@ public final class GatewayConfig {
     /** Largest frame a WebSocket client may send. */
     public int maxInboundFrameBytes = 64 * 1024;
 
+    /** Socket.IO endpoint (Engine.IO v4, WebSocket transport only); clients connect to {@code <path>?EIO=4&transport=websocket}. */
+    public String socketIoPath = "/socket.io/";
+    /** The server sends an Engine.IO ping ({@code 2}) this long after the previous pong (or the open packet). */
+    public long socketIoPingIntervalMs = 25_000;
+    /** A Socket.IO connection that does not answer a ping with a pong ({@code 3}) within this is closed. */
+    public long socketIoPingTimeoutMs = 20_000;
+    /** Largest Engine.IO packet a Socket.IO client may send (announced as maxPayload in the open packet). */
+    public int socketIoMaxPayloadBytes = 64 * 1024;
+    /** A Socket.IO connection that has not connected to a namespace within this is closed. */
+    public long socketIoConnectTimeoutMs = 45_000;
+    /** How long a disconnected Socket.IO session (pid) stays recoverable; capped at retentionMaxAgeMs. */
+    public long socketIoSessionTtlMs = 10 * 60_000L;
+
     /** Bytes queued to one client before it is served from the log at its own pace. */
     public long outboundBufferBytes = 1 << 20;
     /** A client whose queued frames made no progress for this long is closed with 4008. */

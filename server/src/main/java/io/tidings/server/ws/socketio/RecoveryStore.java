@@ -1,0 +1,345 @@
+package io.tidings.server.ws.socketio;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidings.server.http.Json;
+import io.tidings.storage.Offset;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The Socket.IO sessions that can be recovered, kept in memory and, one small file per session, in
+ * {@code <dataDir>/socketio-sessions/}, so that a session outlives its connection and a gateway
+ * restart. The events themselves are not stored here: they are in the log, and a session only
+ * remembers where each of its rooms was joined.
+ *
+ * <h2>File format (version 1)</h2>
+ * {@code <pid>.json}, UTF-8 JSON:
+ * <pre>{"v":1,"pid":"…","sid":"…","sub":"&lt;token subject&gt;",
+ *  "rooms":{"&lt;room&gt;":"&lt;offset it was joined at&gt;",…},"connected":true|false,"lastSeenMs":&lt;ms since the Unix epoch&gt;}</pre>
+ * Rooms are in join order. {@code connected} is true while a connection holds the session;
+ * {@code lastSeenMs} is when the last connection ended.
+ *
+ * <h2>Commit point and recovery rule</h2>
+ * A record is written whole to {@code <pid>.tmp} and renamed over {@code <pid>.json} (atomic on
+ * POSIX file systems); it counts once the rename returned. It is written when a session is created,
+ * joins or leaves a room, is taken by a reconnecting client, and when its connection ends. With
+ * {@link io.tidings.storage.Durability#POWER_LOSS} the file and the directory are also fsynced,
+ * otherwise a record survives a process crash but not a power loss. On open: {@code *.tmp} files
+ * are leftovers of interrupted writes and are deleted; unreadable records are deleted (their client
+ * gets a fresh session, never a wrong one); a record still marked {@code connected} was held when the
+ * gateway stopped without a clean shutdown, so its client is treated as last seen at open time.
+ * Records of sessions disconnected for longer than the TTL are deleted on open and by {@link #sweep()}.
+ *
+ * <p>Thread safety: thread-safe. Each session's record is changed and written under its entry's
+ * lock, so the writes of one session are ordered; different sessions do not contend. No other lock
+ * is taken under an entry's lock.
+ */
+final class RecoveryStore implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(RecoveryStore.class.getName());
+    static final int VERSION = 1;
+    /** Ids this store makes: 16 or more base64url characters. Anything else is never a file name. */
+    static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{16,64}");
+
+    /** One session as stored. Immutable. */
+    record Record(String pid, String sid, String subject, Map<String, Offset> rooms, boolean connected, long lastSeenMs) {
+        Record {
+            rooms = Collections.unmodifiableMap(new LinkedHashMap<>(rooms));
+        }
+
+        Record with(Map<String, Offset> newRooms, boolean nowConnected, long seenMs) {
+            return new Record(pid, sid, subject, newRooms, nowConnected, seenMs);
+        }
+    }
+
+    private static final class Entry {
+        Record record;
+        Object owner;      // the connection holding the session, or null
+        boolean removed;
+    }
+
+    private final Path dir;
+    private final long ttlMs;
+    private final boolean fsync;
+    private final LongSupplier clock;
+    private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    private RecoveryStore(Path dir, long ttlMs, boolean fsync, LongSupplier clock) {
+        this.dir = dir;
+        this.ttlMs = ttlMs;
+        this.fsync = fsync;
+        this.clock = clock;
+    }
+
+    /** Opens (or creates) the store in {@code dir}, applying the recovery rule above. */
+    static RecoveryStore open(Path dir, long ttlMs, boolean fsync, LongSupplier clock) {
+        RecoveryStore store = new RecoveryStore(dir, ttlMs, fsync, clock);
+        try {
+            Files.createDirectories(dir);
+            store.load();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open Socket.IO session store " + dir, e);
+        }
+        return store;
+    }
+
+    private void load() throws IOException {
+        long now = clock.getAsLong();
+        List<Path> files;
+        try (Stream<Path> list = Files.list(dir)) {
+            files = list.toList();
+        }
+        int expired = 0, damaged = 0;
+        for (Path f : files) {
+            String name = f.getFileName().toString();
+            if (name.endsWith(".tmp")) {
+                Files.deleteIfExists(f);
+                continue;
+            }
+            if (!name.endsWith(".json")) continue;
+            Record r;
+            try {
+                r = decode(Files.readAllBytes(f));
+                if (!name.equals(r.pid() + ".json")) throw new IllegalArgumentException("pid does not match the file name");
+            } catch (IOException | RuntimeException e) {
+                damaged++;
+                LOG.warning("deleting unreadable Socket.IO session record " + f + ": " + e.getMessage());
+                Files.deleteIfExists(f);
+                continue;
+            }
+            if (r.connected()) {
+                r = r.with(r.rooms(), false, now); // held when the gateway stopped uncleanly: seen until now
+                write(r);
+            }
+            if (r.lastSeenMs() + ttlMs < now) {
+                expired++;
+                Files.deleteIfExists(f);
+                continue;
+            }
+            Entry e = new Entry();
+            e.record = r;
+            entries.put(r.pid(), e);
+        }
+        if (expired + damaged > 0 || !entries.isEmpty()) {
+            LOG.info("Socket.IO sessions: " + entries.size() + " recoverable, " + expired + " expired, " + damaged + " unreadable");
+        }
+    }
+
+    /** The recoverable session {@code pid}, or null if unknown or expired (an expired one is deleted). */
+    Record find(String pid) {
+        if (pid == null || !ID.matcher(pid).matches()) return null;
+        Entry e = entries.get(pid);
+        if (e == null) return null;
+        synchronized (e) {
+            if (e.removed) return null;
+            if (e.owner == null && e.record.lastSeenMs() + ttlMs < clock.getAsLong()) {
+                remove(e);
+                return null;
+            }
+            return e.record;
+        }
+    }
+
+    /** Stores a new session held by {@code owner}. */
+    void create(Record record, Object owner) {
+        Entry e = new Entry();
+        e.record = record.with(record.rooms(), true, clock.getAsLong());
+        e.owner = owner;
+        synchronized (e) {
+            entries.put(record.pid(), e);
+            persist(e);
+        }
+    }
+
+    /** What {@link #take} found: the session, and the connection that held it until now (or null). */
+    record Taken(Record record, Object displaced) {}
+
+    /**
+     * Hands session {@code pid} to {@code owner}. The connection that held it before, if any, is
+     * returned for the caller to close (outside any lock). Null if the session is gone.
+     */
+    Taken take(String pid, Object owner) {
+        Entry e = entries.get(pid);
+        if (e == null) return null;
+        synchronized (e) {
+            if (e.removed) return null;
+            Object previous = e.owner;
+            e.owner = owner;
+            e.record = e.record.with(e.record.rooms(), true, clock.getAsLong());
+            persist(e);
+            return new Taken(e.record, previous == owner ? null : previous);
+        }
+    }
+
+    /** Records the rooms of session {@code pid}, if {@code owner} still holds it. */
+    void rooms(String pid, Object owner, Map<String, Offset> rooms) {
+        Entry e = entries.get(pid);
+        if (e == null) return;
+        synchronized (e) {
+            if (e.removed || e.owner != owner) return;
+            e.record = e.record.with(rooms, true, clock.getAsLong());
+            persist(e);
+        }
+    }
+
+    /** The connection of {@code owner} ended: the session stays recoverable for the TTL from now. */
+    void release(String pid, Object owner) {
+        Entry e = entries.get(pid);
+        if (e == null) return;
+        synchronized (e) {
+            if (e.removed || e.owner != owner) return;
+            e.owner = null;
+            e.record = e.record.with(e.record.rooms(), false, clock.getAsLong());
+            persist(e);
+        }
+    }
+
+    /**
+     * Forgets session {@code pid} (the client disconnected on purpose, or its history is gone), if
+     * {@code owner} holds it or, with {@code owner == null}, if no connection does.
+     */
+    void discard(String pid, Object owner) {
+        Entry e = entries.get(pid);
+        if (e == null) return;
+        synchronized (e) {
+            if (e.removed || e.owner != owner) return;
+            remove(e);
+        }
+    }
+
+    /** Deletes sessions disconnected for longer than the TTL; returns how many. */
+    int sweep() {
+        long now = clock.getAsLong();
+        int n = 0;
+        for (Iterator<Entry> it = entries.values().iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            synchronized (e) {
+                if (!e.removed && e.owner == null && e.record.lastSeenMs() + ttlMs < now) {
+                    remove(e);
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    int size() {
+        return entries.size();
+    }
+
+    long ttlMs() {
+        return ttlMs;
+    }
+
+    /** Caller holds e's lock. */
+    private void remove(Entry e) {
+        e.removed = true;
+        entries.remove(e.record.pid(), e);
+        if (closed) return;
+        try {
+            Files.deleteIfExists(dir.resolve(e.record.pid() + ".json"));
+        } catch (IOException ex) {
+            LOG.log(Level.WARNING, "cannot delete Socket.IO session record " + e.record.pid(), ex);
+        }
+    }
+
+    /** Caller holds e's lock. A failed write is logged: the session works, it just may not survive a restart. */
+    private void persist(Entry e) {
+        if (closed) return; // a late close callback of a stopped gateway must not overwrite its successor's records
+        try {
+            write(e.record);
+        } catch (IOException ex) {
+            LOG.log(Level.WARNING, "cannot write Socket.IO session record " + e.record.pid(), ex);
+        }
+    }
+
+    private void write(Record r) throws IOException {
+        Path tmp = dir.resolve(r.pid() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.wrap(encode(r));
+            while (b.hasRemaining()) ch.write(b);
+            if (fsync) ch.force(true);
+        }
+        Files.move(tmp, dir.resolve(r.pid() + ".json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        if (fsync) {
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true);
+            } catch (IOException ignored) {
+                // some file systems cannot fsync a directory
+            }
+        }
+    }
+
+    static byte[] encode(Record r) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("v", VERSION).put("pid", r.pid()).put("sid", r.sid()).put("sub", r.subject());
+        ObjectNode rooms = o.putObject("rooms");
+        r.rooms().forEach((room, at) -> rooms.put(room, at.toString()));
+        o.put("connected", r.connected()).put("lastSeenMs", r.lastSeenMs());
+        try {
+            return Json.MAPPER.writeValueAsBytes(o);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Record decode(byte[] bytes) throws IOException {
+        JsonNode o = Json.MAPPER.readTree(bytes);
+        if (o == null || !o.isObject()) throw new IllegalArgumentException("not a JSON object");
+        if (o.path("v").asInt() != VERSION) throw new IllegalArgumentException("unsupported version " + o.path("v"));
+        String pid = text(o, "pid"), sid = text(o, "sid"), sub = text(o, "sub");
+        if (!ID.matcher(pid).matches()) throw new IllegalArgumentException("malformed pid");
+        Map<String, Offset> rooms = new LinkedHashMap<>();
+        JsonNode r = o.get("rooms");
+        if (r == null || !r.isObject()) throw new IllegalArgumentException("rooms missing");
+        for (Iterator<Map.Entry<String, JsonNode>> it = r.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            rooms.put(f.getKey(), Offset.parse(f.getValue().asText()));
+        }
+        JsonNode connected = o.get("connected"), seen = o.get("lastSeenMs");
+        if (connected == null || !connected.isBoolean() || seen == null || !seen.canConvertToLong()) {
+            throw new IllegalArgumentException("connected/lastSeenMs missing");
+        }
+        return new Record(pid, sid, sub, rooms, connected.asBoolean(), seen.asLong());
+    }
+
+    private static String text(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || !v.isTextual() || v.asText().isEmpty()) throw new IllegalArgumentException(field + " missing");
+        return v.asText();
+    }
+
+    /** Marks every held session as disconnected now, then stops writing. */
+    @Override
+    public void close() {
+        for (Entry e : entries.values()) {
+            synchronized (e) {
+                if (!e.removed && e.owner != null) {
+                    e.owner = null;
+                    e.record = e.record.with(e.record.rooms(), false, clock.getAsLong());
+                    persist(e);
+                }
+            }
+        }
+        closed = true;
+    }
+}

@@ -1,0 +1,462 @@
+package io.tidings.server.ws.socketio;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tidings.server.EventJson;
+import io.tidings.server.auth.AuthException;
+import io.tidings.server.auth.Grants;
+import io.tidings.server.auth.TokenVerifier;
+import io.tidings.server.http.Json;
+import io.tidings.server.hub.CloseReason;
+import io.tidings.server.hub.Frames;
+import io.tidings.server.hub.JoinResult;
+import io.tidings.server.hub.Rooms;
+import io.tidings.server.hub.Subscription;
+import io.tidings.server.ws.NativeCloseCodes;
+import io.tidings.server.ws.WebSocketSession;
+import io.tidings.server.ws.WebSocketSettings;
+import io.tidings.storage.Cursor;
+import io.tidings.storage.Event;
+import io.tidings.storage.EventLog;
+import io.tidings.storage.GapException;
+import io.tidings.storage.Offset;
+import io.undertow.websockets.core.WebSocketChannel;
+import org.xnio.XnioExecutor;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One Socket.IO client: Engine.IO v4 over a WebSocket, with Socket.IO v5 on the main namespace
+ * (frames in docs/protocol.md, "Socket.IO").
+ *
+ * <h2>States</h2>
+ * <ul>
+ *   <li>{@code AWAITING_CONNECT}: the open packet was sent; the client must CONNECT to {@code /}
+ *       within the connect timeout. Bad credentials get CONNECT_ERROR and the state stays.</li>
+ *   <li>{@code CONNECTED}: the session (sid, pid, rooms) is either fresh or restored from the
+ *       {@link RecoveryStore}; join/leave events change its rooms, and every change is recorded.
+ *       A DISCONNECT from the client forgets the session and returns to {@code AWAITING_CONNECT}.</li>
+ * </ul>
+ * Anything the reference server treats as a protocol violation closes the connection; the session
+ * then stays recoverable, as it does after any other lost connection.
+ *
+ * <h2>Recovery</h2>
+ * Each room remembers the offset it was joined at. A reconnecting client sends {@code {pid, offset}};
+ * each room is rejoined from the later of the two, so every event the client has not seen is
+ * replayed from the log, once, in log order, after the CONNECT reply. If any of those positions is
+ * no longer in the log, or the pid is unknown or expired, or the token's subject is not the
+ * session's, or a room is no longer granted, the client gets a fresh session instead (all or nothing).
+ *
+ * <p>Thread safety: packets and timers run on the connection's I/O thread, which alone changes
+ * {@code state}, {@code grants} and {@code rooms}; event frames are encoded by the hub's threads from
+ * immutable data only. The rooms are joined under the session lock so no event slips between them.
+ * The session lock may be held when {@link RecoveryStore} is called (a close callback can run inside
+ * a send), never the other way round.
+ */
+final class SocketIoSession extends WebSocketSession {
+    private enum State { AWAITING_CONNECT, CONNECTED }
+
+    private static final byte[] PING = {'2'};
+    /** How long a restore keeps its replay start positions pinned against retention. */
+    private static final long PIN_AFTER_RESTORE_MS = 10_000;
+
+    private final SocketIoSettings settings;
+    private final RecoveryStore store;
+    private final Supplier<TokenVerifier> tokens;
+    private final String upgradeToken;
+    private final String engineId;
+
+    private volatile State state = State.AWAITING_CONNECT;
+    private volatile String pid;
+    private String sid;
+    private Grants grants;
+    /** The session's rooms in join order, each with the offset it was joined at. I/O thread only. */
+    private final Map<String, Offset> rooms = new LinkedHashMap<>();
+
+    private XnioExecutor.Key connectTimer;
+    private XnioExecutor.Key pingTimer;
+    private XnioExecutor.Key pongDeadline;
+
+    SocketIoSession(WebSocketChannel channel, SocketIoSettings settings, RecoveryStore store,
+                    Supplier<TokenVerifier> tokens, String upgradeToken, String engineId) {
+        super(channel, new WebSocketSettings(settings.maxPayloadBytes(), settings.pingIntervalMs(),
+                settings.pingIntervalMs() + settings.pingTimeoutMs(), settings.maxRoomsPerConnection()));
+        this.settings = settings;
+        this.store = store;
+        this.tokens = tokens;
+        this.upgradeToken = upgradeToken;
+        this.engineId = engineId;
+    }
+
+    /** Sends the Engine.IO open packet, starts the connect timeout and the heartbeat, starts receiving. */
+    void open() {
+        sendText("0{\"sid\":\"" + engineId + "\",\"upgrades\":[],\"pingInterval\":" + settings.pingIntervalMs()
+                + ",\"pingTimeout\":" + settings.pingTimeoutMs() + ",\"maxPayload\":" + settings.maxPayloadBytes() + "}");
+        channel.addCloseTask(ch -> onClosed());
+        connectTimer = after(settings.connectTimeoutMs(), () -> {
+            if (state == State.AWAITING_CONNECT && pid == null) {
+                close(new CloseReason(CloseReason.Kind.IDLE, "no CONNECT within the connect timeout"));
+            }
+        });
+        schedulePing();
+        startReceiving();
+    }
+
+    public String protocol() {
+        return "socketio";
+    }
+
+    // ---- Engine.IO -----------------------------------------------------------------------------
+
+    @Override
+    protected void receive(String text) {
+        if (text.isEmpty()) {
+            protocolError("empty Engine.IO packet");
+            return;
+        }
+        switch (text.charAt(0)) {
+            case '1' -> close(new CloseReason(CloseReason.Kind.GOING_AWAY, "client sent close"));
+            case '2' -> protocolError("invalid heartbeat direction");
+            case '3' -> pong();
+            case '4' -> message(text.substring(1));
+            case '5', '6' -> { } // upgrade / noop: nothing to do on a WebSocket-only server
+            default -> protocolError("unknown Engine.IO packet type");
+        }
+    }
+
+    private void schedulePing() {
+        pingTimer = after(settings.pingIntervalMs(), () -> {
+            pingTimer = null;
+            send(PING);
+            pongDeadline = after(settings.pingTimeoutMs(), () -> close(new CloseReason(CloseReason.Kind.IDLE, "ping timeout")));
+        });
+    }
+
+    private void pong() {
+        if (pongDeadline == null) return; // unsolicited pong: ignored, like the reference server
+        pongDeadline.remove();
+        pongDeadline = null;
+        schedulePing();
+    }
+
+    private XnioExecutor.Key after(long ms, Runnable task) {
+        return channel.getIoThread().executeAfter(() -> {
+            if (!isClosing()) task.run();
+        }, ms, TimeUnit.MILLISECONDS);
+    }
+
+    /** Engine.IO's own heartbeat replaces the generic idle check and WebSocket pings. */
+    @Override
+    protected void tick(long nowNanos) {}
+
+    private void onClosed() {
+        for (XnioExecutor.Key k : new XnioExecutor.Key[]{connectTimer, pingTimer, pongDeadline}) {
+            if (k != null) k.remove();
+        }
+        String p = pid;
+        if (state == State.CONNECTED && p != null) store.release(p, this);
+    }
+
+    // ---- Socket.IO -----------------------------------------------------------------------------
+
+    private void message(String payload) {
+        SocketIoPacket p;
+        try {
+            p = SocketIoPacket.parse(payload);
+        } catch (SocketIoPacket.Malformed e) {
+            protocolError(e.getMessage());
+            return;
+        }
+        boolean connectedHere = state == State.CONNECTED && p.namespace().equals("/");
+        if (p.type() == SocketIoPacket.Type.CONNECT && !connectedHere) {
+            connect(p);
+        } else if (connectedHere && p.type() == SocketIoPacket.Type.EVENT) {
+            event(p);
+        } else if (connectedHere && p.type() == SocketIoPacket.Type.ACK) {
+            // we never ask for acks: nothing waits for this one (the reference ignores unknown ids too)
+        } else if (connectedHere && p.type() == SocketIoPacket.Type.DISCONNECT) {
+            disconnect();
+        } else {
+            protocolError("invalid state: " + p.type() + " for namespace " + p.namespace());
+        }
+    }
+
+    private void connect(SocketIoPacket p) {
+        if (!p.namespace().equals("/")) {
+            sendText("44" + p.namespace() + ",{\"message\":\"Invalid namespace\"}");
+            return;
+        }
+        JsonNode auth = p.data() == null ? Json.MAPPER.createObjectNode() : p.data();
+        JsonNode t = auth.get("token");
+        String refusal = null;
+        if (t != null && !t.isNull() && !t.isTextual()) {
+            refusal = "auth.token must be a string";
+        } else {
+            try {
+                grants = tokens.get().verify(t != null && t.isTextual() ? t.asText() : upgradeToken);
+            } catch (AuthException e) {
+                hub().metrics().authFailure(protocol(), e.label());
+                refusal = e.getMessage();
+            }
+        }
+        if (refusal != null) {
+            sendText("44{\"message\":" + Json.quote(refusal) + ",\"data\":{\"code\":\"unauthorized\"}}");
+            return;
+        }
+        if (connectTimer != null) {
+            connectTimer.remove();
+            connectTimer = null;
+        }
+        JsonNode wantPid = auth.get("pid"), wantOffset = auth.get("offset");
+        if (wantPid != null && wantPid.isTextual()) {
+            boolean recovered = restore(wantPid.asText(), wantOffset != null && wantOffset.isTextual() ? wantOffset.asText() : null);
+            hub().metrics().resume(protocol(), recovered ? "recovered" : "gap");
+            if (recovered) return;
+        }
+        fresh();
+    }
+
+    private void fresh() {
+        String newPid = SocketIoEndpoint.newId(16);
+        sid = SocketIoEndpoint.newId(15);
+        rooms.clear();
+        store.create(new RecoveryStore.Record(newPid, sid, grants.subject(), Map.of(), true, 0), this);
+        pid = newPid;
+        state = State.CONNECTED;
+        send(connectFrame());
+    }
+
+    /**
+     * Restores session {@code wantPid} if everything it missed is still in the log; false (and
+     * nothing sent) if the client must get a fresh session instead.
+     *
+     * @param offsetText the offset of the last event the client received, or null if it received none
+     */
+    private boolean restore(String wantPid, String offsetText) {
+        RecoveryStore.Record rec = store.find(wantPid);
+        if (rec == null || !rec.subject().equals(grants.subject())) return false;
+        for (String room : rec.rooms().keySet()) if (!grants.allows(room)) return false;
+        EventLog log = hub().log();
+        Offset seen = null;
+        if (offsetText != null) {
+            try {
+                seen = Offset.parse(offsetText);
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
+        }
+        // Each room replays from the later of: where it was joined, the last event the client saw.
+        Map<String, Offset> from = new LinkedHashMap<>();
+        for (Map.Entry<String, Offset> r : rec.rooms().entrySet()) {
+            Offset joined = r.getValue();
+            if (!joined.epoch().equals(log.epoch()) || (seen != null && !seen.epoch().equals(log.epoch()))) {
+                store.discard(wantPid, null); // another log: this history is gone
+                return false;
+            }
+            from.put(r.getKey(), seen == null || seen.index() < joined.index() ? joined : seen);
+        }
+        // Hold a cursor at every start position: retention cannot delete what we are about to replay,
+        // neither before the joins nor until the catch-up worker has opened its own cursor.
+        List<Cursor> pins = new ArrayList<>();
+        try {
+            Set<Offset> starts = new LinkedHashSet<>(from.values());
+            for (Offset start : starts) pins.add(log.cursorAfter(start));
+        } catch (GapException e) {
+            closeAll(pins);
+            store.discard(wantPid, null);
+            return false;
+        }
+        try {
+            RecoveryStore.Taken taken = store.take(wantPid, this);
+            if (taken == null) return false;
+            if (taken.displaced() instanceof SocketIoSession previous) {
+                // A connection the client has abandoned (half-open) and the server not yet noticed.
+                previous.close(new CloseReason(CloseReason.Kind.GOING_AWAY, "session resumed on a newer connection"));
+            }
+            pid = taken.record().pid();
+            sid = taken.record().sid();
+            rooms.clear();
+            rooms.putAll(rec.rooms());
+            state = State.CONNECTED; // from here on, a closed connection releases the session
+            boolean complete = true;
+            synchronized (this) {
+                // Nothing is delivered while we hold the lock, so CONNECT, sent last, still precedes every event.
+                for (Map.Entry<String, Offset> r : from.entrySet()) {
+                    JoinResult result = join(r.getKey(), r.getKey(), r.getValue(), x -> List.of());
+                    if (result == null) return true; // closed meanwhile
+                    complete &= result.status() != JoinResult.Status.GAP; // cannot happen while pinned
+                }
+                if (complete) {
+                    send(connectFrame());
+                } else {
+                    for (String room : from.keySet()) leave(room);
+                }
+            }
+            if (!complete) { // never a partial replay: forget this session, start a fresh one
+                store.discard(pid, this);
+                pid = null;
+                return false;
+            }
+            return true;
+        } finally {
+            // Closed on this I/O thread, where they were opened (cursors are single-threaded).
+            channel.getIoThread().executeAfter(() -> closeAll(pins), PIN_AFTER_RESTORE_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private static void closeAll(List<Cursor> cursors) {
+        for (Cursor c : cursors) {
+            try {
+                c.close();
+            } catch (RuntimeException ignored) {
+                // the log may have closed meanwhile (shutdown)
+            }
+        }
+    }
+
+    private byte[] connectFrame() {
+        return Json.utf8("40{\"sid\":\"" + sid + "\",\"pid\":\"" + pid + "\"}");
+    }
+
+    private void disconnect() {
+        synchronized (this) {
+            for (String room : rooms.keySet()) leave(room);
+        }
+        rooms.clear();
+        String p = pid;
+        state = State.AWAITING_CONNECT;
+        pid = null;
+        sid = null;
+        store.discard(p, this);
+    }
+
+    private void event(SocketIoPacket p) {
+        switch (p.eventName()) {
+            case "join" -> onJoin(p);
+            case "leave" -> onLeave(p);
+            default -> ack(p, "{\"ok\":false,\"message\":" + Json.quote("unknown event '" + truncate(p.eventName()) + "'; expected join or leave") + "}");
+        }
+    }
+
+    private void onJoin(SocketIoPacket p) {
+        String room;
+        try {
+            room = RoomContract.room(p.firstArgument());
+        } catch (IllegalArgumentException e) {
+            String message = "invalid join: " + e.getMessage();
+            sendText("42[\"credentialError\",{\"message\":" + Json.quote(message) + "}]");
+            ack(p, refused(null, message));
+            return;
+        }
+        if (grants.expiresAtMillis() <= System.currentTimeMillis()) {
+            // Reconnecting calls the client's auth function again: a renewed token recovers the session.
+            close(new CloseReason(CloseReason.Kind.UNAUTHORIZED, "token expired"));
+            return;
+        }
+        String refusal = !grants.allows(room) ? "your token does not grant room " + room
+                : !rooms.containsKey(room) && rooms.size() >= settings.maxRoomsPerConnection()
+                ? "at most " + settings.maxRoomsPerConnection() + " rooms per connection" : null;
+        if (refusal != null) {
+            hub().metrics().join(protocol(), "forbidden");
+            sendText("42[\"credentialError\",{\"message\":" + Json.quote(refusal) + ",\"room\":" + Json.quote(room)
+                    + "," + RoomContract.describe(room) + "}]");
+            ack(p, refused(room, refusal));
+            return;
+        }
+        if (rooms.containsKey(room)) {
+            ack(p, joined(room));
+            return;
+        }
+        Offset at;
+        synchronized (this) {
+            // Joined at the head as read under the lock: the subscription's exact start, which a
+            // recovery without any client offset replays from.
+            at = hub().log().head();
+            List<byte[]> reply = p.ackId() < 0 ? List.of() : List.of(ackFrame(p.ackId(), joined(room)));
+            if (join(room, room, at, x -> reply) == null) return;
+        }
+        rooms.put(room, at);
+        store.rooms(pid, this, rooms);
+    }
+
+    private void onLeave(SocketIoPacket p) {
+        String room;
+        try {
+            room = RoomContract.room(p.firstArgument());
+        } catch (IllegalArgumentException e) {
+            ack(p, refused(null, "invalid leave: " + e.getMessage()));
+            return;
+        }
+        if (rooms.remove(room) == null) {
+            ack(p, refused(room, "not in room " + room));
+            return;
+        }
+        leave(room);
+        store.rooms(pid, this, rooms);
+        ack(p, "{\"ok\":true,\"room\":" + Json.quote(room) + "}");
+    }
+
+    private static String joined(String room) {
+        return "{\"ok\":true,\"room\":" + Json.quote(room) + "}";
+    }
+
+    private static String refused(String room, String message) {
+        return "{\"ok\":false," + (room == null ? "" : "\"room\":" + Json.quote(room) + ",") + "\"message\":" + Json.quote(message) + "}";
+    }
+
+    private void ack(SocketIoPacket p, String json) {
+        if (p.ackId() >= 0) send(ackFrame(p.ackId(), json));
+    }
+
+    private static byte[] ackFrame(long id, String json) {
+        return Json.utf8("43" + id + "[" + json + "]");
+    }
+
+    private void protocolError(String why) {
+        close(new CloseReason(CloseReason.Kind.PROTOCOL_ERROR, why));
+    }
+
+    private void sendText(String text) {
+        send(Json.utf8(text));
+    }
+
+    private static String truncate(String s) {
+        return s.length() > 64 ? s.substring(0, 64) + "…" : s;
+    }
+
+    // ---- delivery (hub) ------------------------------------------------------------------------
+
+    /**
+     * {@code 42["<name>",<data>,"<offset>"]}: one frame per event per client, named after the first
+     * of the event's rooms that the client's rooms cover, shared by every client it is due to.
+     */
+    @Override
+    protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
+        Event e = frames.event();
+        String room = matchedRoom(e, due);
+        out.add(frames.get("socketio|" + room, ev -> EventJson.withData(
+                "42[" + Json.quote(RoomContract.eventName(room, ev.type())) + ",", ev, ",\"" + ev.offset() + "\"]")));
+    }
+
+    private static String matchedRoom(Event e, List<Subscription> due) {
+        for (String r : e.rooms()) for (Subscription s : due) if (Rooms.within(r, s.room())) return r;
+        return e.rooms().get(0);
+    }
+
+    /** Socket.IO has no "live" announcement: replayed and live events look the same. */
+    @Override
+    protected byte[] liveFrame(Subscription subscription) {
+        return null;
+    }
+
+    @Override
+    protected int closeCode(CloseReason.Kind kind) {
+        return NativeCloseCodes.of(kind);
+    }
+}
