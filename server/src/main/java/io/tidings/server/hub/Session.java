@@ -118,12 +118,15 @@ public abstract class Session {
             subscriptions.put(key, sub);
             JoinResult result = new JoinResult(gap != null ? JoinResult.Status.GAP
                     : replay ? JoinResult.Status.REPLAYING : JoinResult.Status.LIVE, sub, gap);
+            // Index before answering: once the client reads "live" it may publish at once, and the
+            // dispatcher must find the subscription. (It cannot deliver before the answer: offerLive
+            // waits for this lock.)
+            hub.index(sub);
             for (byte[] frame : reply.apply(result)) enqueue(frame);
             if (!replay) {
                 byte[] live = liveFrame(sub);
                 if (live != null) enqueue(live);
             }
-            hub.index(sub);
             if (replay) rewind(position);
             return result;
         }
