@@ -77,6 +77,40 @@ class ConnectionChurnTest {
         }
     }
 
+    /**
+     * "live" is a promise: an event published the moment the client reads it is delivered, also
+     * while another connection leaves the same room. (Both were broken: the answer to a join was
+     * sent before the subscription was indexed, and indexing could add to a room's set just as the
+     * last leave removed that set from the index.)
+     */
+    @Test
+    void anEventPublishedRightAfterLiveIsDeliveredEvenWhileAnotherConnectionLeavesTheRoom() throws Exception {
+        try (TestGateway g = new TestGateway(dir)) {
+            String token = TestGateway.token("dave", "r");
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try (WsTestClient a = WsTestClient.welcomed(g, token); WsTestClient b = WsTestClient.welcomed(g, token)) {
+                for (int i = 0; i < 300; i++) {
+                    String room = "r/" + i;
+                    a.joinLive(room);
+                    // a leaves the room (its only subscriber) while b joins it
+                    Future<?> leave = pool.submit(() -> a.leave(room));
+                    Future<?> join = pool.submit(() -> b.join(room));
+                    leave.get();
+                    join.get();
+                    a.expectRoomFrame("left", room);
+                    b.expectRoomFrame("joined", room);
+                    b.expectRoomFrame("live", room);
+                    String o = g.publish(room, "t", String.valueOf(i));
+                    assertThat(b.expect("event").get("offset").asText()).as("round " + i).isEqualTo(o);
+                    b.leave(room);
+                    b.expectRoomFrame("left", room);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
     static void assertNoDeadlock() {
         java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
         long[] stuck = threads.findDeadlockedThreads();

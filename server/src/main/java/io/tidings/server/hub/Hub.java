@@ -138,8 +138,16 @@ public final class Hub implements AutoCloseable {
         return Set.copyOf(sessions);
     }
 
+    /**
+     * Adds inside the map's atomic compute: adding to the set returned by computeIfAbsent raced
+     * with {@link #unindex} removing that (empty) set, and the subscription was lost from the index.
+     */
     void index(Subscription s) {
-        byRoom.computeIfAbsent(s.room, r -> ConcurrentHashMap.newKeySet()).add(s);
+        byRoom.compute(s.room, (r, set) -> {
+            Set<Subscription> subs = set != null ? set : ConcurrentHashMap.newKeySet();
+            subs.add(s);
+            return subs;
+        });
     }
 
     void unindex(Subscription s) {

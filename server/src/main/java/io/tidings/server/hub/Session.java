@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /**
@@ -44,6 +45,7 @@ public abstract class Session {
     private enum Mode { LIVE, CATCHING_UP, CLOSED }
 
     private static final long NO_REWIND = -1;
+    private static final long NOT_YET_VISIBLE_BACKOFF_NANOS = 100_000;
 
     private Hub hub;
     private final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
@@ -127,12 +129,15 @@ public abstract class Session {
             subscriptions.put(key, sub);
             JoinResult result = new JoinResult(gap != null ? JoinResult.Status.GAP
                     : replay ? JoinResult.Status.REPLAYING : JoinResult.Status.LIVE, sub, gap);
+            // Index before answering: once the client reads "live" it may publish at once, and the
+            // dispatcher must find the subscription. (It cannot deliver before the answer: offerLive
+            // waits for this lock.)
+            hub.index(sub);
             for (byte[] frame : reply.apply(result)) enqueue(frame);
             if (!replay) {
                 byte[] live = liveFrame(sub);
                 if (live != null) enqueue(live);
             }
-            hub.index(sub);
             hub.metrics().join(protocol(), result.status() == JoinResult.Status.REPLAYING ? "replay"
                     : result.status().name().toLowerCase());
             // A live join is safe to leave to the dispatcher only if no event after its position had
@@ -247,6 +252,7 @@ public abstract class Session {
      * yet delivered wait in {@code backlog} for the next round.
      */
     private void catchUp() {
+        boolean notYetVisible = false;
         try {
             while (true) {
                 long rewind;
@@ -261,8 +267,12 @@ public abstract class Session {
                 }
                 if (rewind != NO_REWIND) {
                     closeCursor();
+                    backlog.clear(); // read from the old position: re-read in order from the new one
                     cursor = hub.log().cursorAfter(new Offset(hub.log().epoch(), rewind));
+                } else if (notYetVisible) {
+                    LockSupport.parkNanos(NOT_YET_VISIBLE_BACKOFF_NANOS);
                 }
+                notYetVisible = false;
                 if (backlog.isEmpty()) {
                     while (backlog.size() < hub.settings().catchUpBatchEvents()) {
                         Event e = cursor.next();
@@ -281,6 +291,11 @@ public abstract class Session {
                     Event e = cursor.next(); // under the lock: nothing can be committed-and-dispatched unseen
                     if (e != null) {
                         backlog.add(e);
+                        continue;
+                    }
+                    if (cursor.position().index() < hub.log().head().index()) {
+                        // committed but not yet visible to this reader (a file just rolled): not caught up
+                        notYetVisible = true;
                         continue;
                     }
                     mode = Mode.LIVE;
