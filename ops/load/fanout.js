@@ -19,7 +19,7 @@ const { parseArgs } = require('./lib/args');
 const { Histogram, round3 } = require('./lib/histogram');
 const { Subscriber } = require('./lib/subscriber');
 const { publishAtRate } = require('./lib/rate');
-const { nowMs, sleep, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, selfCpuS, mib, writeResult } = require('./lib/common');
+const { nowMs, sleep, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult } = require('./lib/common');
 
 const SPEC = {
   url: { required: true, help: 'gateway base URL, e.g. http://127.0.0.1:8080' },
@@ -212,6 +212,7 @@ async function coordinator(a) {
     await sleep(500);
   }
 
+  const countersBefore = await scrapeCounters(a.url);
   const serverBefore = server.read();
   const machineBefore = machineCpu();
   server.start();
@@ -233,6 +234,7 @@ async function coordinator(a) {
   server.stop();
   const serverAfter = server.read();
   const machineAfter = machineCpu();
+  const countersAfter = await scrapeCounters(a.url);
 
   const hist = new Histogram();
   const sum = (k) => results.reduce((n, r) => n + r[k], 0);
@@ -293,6 +295,7 @@ async function coordinator(a) {
       threads: serverAfter.threads,
     } : null,
   };
+  result.server_counters = counterDelta(countersBefore, countersAfter);
   result.machine_cpu = machineShare(machineBefore, machineAfter,
     (result.load_client.cpu_s || 0) + (result.server ? result.server.cpu_s : 0));
   result.ok = Object.entries(result.checks).every(([, v]) => v === 0) && p.httpErrors === 0;
@@ -309,9 +312,11 @@ function printReport(r) {
   console.log(`  published        ${r.published.events} events in ${r.published.posts} POSTs (${r.published.batched_posts} batched), http errors ${r.published.http_errors}; commit p50 ${r.published.commit.p50_ms} ms p99 ${r.published.commit.p99_ms} ms`);
   console.log(`  latency          p50 ${l.p50_ms} ms   p99 ${l.p99_ms} ms   p99.9 ${l.p999_ms} ms   max ${l.max_ms} ms   (${l.samples} samples)`);
   console.log(`  deliveries       ${r.delivered.deliveries} of ${r.delivered.expected}; ${r.delivered.per_s}/s (nominal ${r.delivered.nominal_per_s}/s)`);
-  console.log(`  checks           lost ${c.lost}  duplicates ${c.duplicates}  out-of-order ${c.out_of_order}  offset regressions ${c.offset_regressions}  unexpected closes ${c.unexpected_closes}  error frames ${c.error_frames}`);
+  console.log(`  checks           lost ${c.lost} (missing after the drain timeout)  duplicates ${c.duplicates}  out-of-order ${c.out_of_order}  offset regressions ${c.offset_regressions}  unexpected closes ${c.unexpected_closes}  error frames ${c.error_frames}`);
   console.log(`  load client      ${r.load_client.cpu_s} CPU s; event-loop delay p99 ${r.load_client.loop_delay_p99_ms} ms max ${r.load_client.loop_delay_max_ms} ms`);
   if (r.server) console.log(`  server           ${r.server.cpu_s} CPU s (${r.server.cpu_cores_avg} cores avg); RSS end ${r.server.rss_mib_end} MiB, peak ${r.server.rss_mib_peak_process} MiB; ${r.server.threads} threads`);
+  const k = r.server_counters;
+  if (k) console.log(`  gateway counters deliveries ${k.deliveries_total || 0}, sessions fell behind ${k.sessions_fell_behind_total || 0}, replayed from log ${k.replayed_events_total || 0}, slow-client closes ${k.slow_client_disconnects_total || 0}`);
   if (r.machine_cpu) console.log(`  machine          ${r.machine_cpu.busy_cores} cores busy on average, of which other processes ${r.machine_cpu.other_cores} (steal ${r.machine_cpu.steal_cores})`);
   console.log(`  result           ${r.ok ? 'OK' : 'FAILED'}`);
 }

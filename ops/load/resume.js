@@ -10,7 +10,7 @@ const os = require('os');
 const { parseArgs } = require('./lib/args');
 const { Histogram, round3 } = require('./lib/histogram');
 const { Subscriber } = require('./lib/subscriber');
-const { nowMs, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, selfCpuS, mib, writeResult } = require('./lib/common');
+const { nowMs, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult } = require('./lib/common');
 
 const SPEC = {
   url: { required: true, help: 'gateway base URL, e.g. http://127.0.0.1:8080' },
@@ -78,6 +78,7 @@ async function prepublish(a, pub) {
 async function replay(a, url, after, server, pass) {
   const s = new Subscriber(url, a.room, { expected: a.events });
   await s.open();
+  const counters0 = await scrapeCounters(a.url);
   const machine0 = machineCpu();
   const server0 = server.read();
   server.start(100);
@@ -101,6 +102,7 @@ async function replay(a, url, after, server, pass) {
   server.stop();
   const server1 = server.read();
   const machine1 = machineCpu();
+  const counters1 = await scrapeCounters(a.url);
   s.close();
   const r = {
     pass,
@@ -124,6 +126,7 @@ async function replay(a, url, after, server, pass) {
       rss_mib_end: mib(server1.rssBytes),
     } : null,
   };
+  r.server_counters = counterDelta(counters0, counters1);
   r.machine_cpu = machineShare(machine0, machine1, clientCpu + (r.server ? r.server.cpu_s : 0));
   r.ok = r.events === a.events && Object.values(r.checks).every((v) => v === 0 || v === null);
   return r;

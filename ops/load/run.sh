@@ -3,7 +3,8 @@
 #
 #   ops/load/run.sh fanout [fanout.js flags]   # default 1000 clients × 20 ev/s × 30 s (+5 s warm-up)
 #   ops/load/run.sh resume [resume.js flags]   # default 1M events pre-published, replayed 3 times
-#   ops/load/run.sh all                        # both, with their defaults
+#   ops/load/run.sh churn [churn.js flags]     # clients reset while events flow; a canary must get all
+#   ops/load/run.sh all                        # fanout and resume, with their defaults
 #
 # Prerequisites (fresh clone): `mvn -B -DskipTests package` at the root and `npm ci` in ops/load.
 # For each scenario: a new data directory, generated credentials (passed to the gateway as
@@ -14,6 +15,7 @@
 # Environment:
 #   RUN_DIR           where each run's directory goes (default /tmp/tidings-load); a run keeps
 #                     server.log, gc.log, result.json, machine.txt (and server.jfr with JFR=1)
+#   JAR               the gateway jar (default server/target/tidings.jar), e.g. to compare two builds
 #   PORT              gateway port (default 0: any free port, read from the gateway's start line)
 #   TIDINGS_JAVA_OPTS extra JVM flags for the gateway (e.g. -Xmx512m)
 #   JFR=1             record a JFR profile (settings=profile) to <run>/server.jfr
@@ -23,20 +25,20 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-jar="$root/server/target/tidings.jar"
+jar="${JAR:-$root/server/target/tidings.jar}"
 
 usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 scenario="${1:-}"
 [ $# -gt 0 ] && shift
 case "$scenario" in
-  fanout|resume) ;;
+  fanout|resume|churn) ;;
   all)
     "$0" fanout
     "$0" resume
     exit 0 ;;
   -h|--help|help|"") usage; exit 0 ;;
-  *) echo "run.sh: unknown scenario '$scenario' (fanout, resume, all)" >&2; exit 2 ;;
+  *) echo "run.sh: unknown scenario '$scenario' (fanout, resume, churn, all)" >&2; exit 2 ;;
 esac
 
 [ -f "$jar" ] || { echo "run.sh: $jar is missing: run 'mvn -B -DskipTests package' in $root first" >&2; exit 2; }
@@ -86,10 +88,8 @@ export TIDINGS_JWT_SECRET="$(rand)"
 export TIDINGS_PUBLISH_KEYS="pub_load_$(rand | head -c 24)"
 export TIDINGS_AUDIT_KEYS="aud_load_$(rand | head -c 24)"
 
-# The launcher's JVM flags (see ./tidings), but WARNING-level logging to server.log instead of none,
-# and a GC log so pauses can be read next to the latencies.
+# The launcher's JVM flags (see ./tidings) plus a GC log, so pauses can be read next to the latencies.
 flags=(-Dchronicle.analytics.disable=true -Dchronicle.announcer.disable=true
-       "-Djava.util.logging.config.file=$here/logging.properties"
        "-Xlog:gc:file=$run/gc.log:uptime,level")
 major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.specification.version = //p')
 if [ "${major%%.*}" -ge 24 ] 2>/dev/null; then flags+=(--sun-misc-unsafe-memory-access=allow); fi
@@ -133,7 +133,8 @@ set -e
 kill -TERM "$server_pid"
 for _ in $(seq 1 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$server_pid" 2>/dev/null; then
-  echo "run.sh: the gateway did not stop within 30 s of SIGTERM; killing it" >&2
+  echo "run.sh: the gateway did not stop within 30 s of SIGTERM; thread dump in $run/threads-at-sigterm.txt; killing it" >&2
+  jcmd "$server_pid" Thread.print > "$run/threads-at-sigterm.txt" 2>&1 || true
   kill -KILL "$server_pid"; status=1
 fi
 server_status=0

@@ -153,6 +153,40 @@ function machineShare(before, after, ownCpuS) {
   };
 }
 
+/**
+ * The gateway's counters from GET /metrics (Prometheus text), summed over labels: {name: value}.
+ * Resolves to null if the gateway has no /metrics. Used to report what the hub did during a run
+ * (deliveries, sessions that fell behind and were served from the log, slow-client closes).
+ */
+function scrapeCounters(baseUrl) {
+  return new Promise((resolve) => {
+    const req = http.get(new URL('/metrics', baseUrl), (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return resolve(null);
+        const out = {};
+        for (const line of body.split('\n')) {
+          const m = line.match(/^(tidings_[a-z_]+_total)(?:\{[^}]*\})? ([0-9.eE+-]+)$/);
+          if (m) out[m[1]] = (out[m[1]] || 0) + Number(m[2]);
+        }
+        resolve(out);
+      });
+    });
+    req.on('error', () => resolve(null));
+    req.setTimeout(5000, () => req.destroy());
+  });
+}
+
+/** after − before for every counter in `after`. */
+function counterDelta(before, after) {
+  if (!before || !after) return null;
+  const d = {};
+  for (const [k, v] of Object.entries(after)) d[k.replace(/^tidings_/, '')] = Math.round(v - (before[k] || 0));
+  return d;
+}
+
 /** CPU seconds used by this process (user+system). */
 function selfCpuS() {
   const u = process.cpuUsage();
@@ -167,4 +201,4 @@ function writeResult(file, result) {
   return result;
 }
 
-module.exports = { nowMs, sleep, offsetIndex, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, selfCpuS, mib, writeResult };
+module.exports = { nowMs, sleep, offsetIndex, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult };
