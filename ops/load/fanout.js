@@ -283,12 +283,14 @@ async function coordinator(a) {
     first_close: (results.find((r) => r.firstClose) || {}).firstClose || null,
     load_client: {
       cpu_s: round3(sum('cpuS') + (selfCpuS() - coordCpu0)),
+      cpu_us_per_delivery: round3(((sum('cpuS') + (selfCpuS() - coordCpu0)) * 1e6) / Math.max(1, deliveries)),
       loop_delay_p99_ms: round3(Math.max(...results.map((r) => r.loopDelayP99Ms))),
       loop_delay_max_ms: round3(Math.max(...results.map((r) => r.loopDelayMaxMs))),
     },
     server: serverBefore && serverAfter ? {
       cpu_s: round3(serverAfter.cpuS - serverBefore.cpuS),
       cpu_cores_avg: round3((serverAfter.cpuS - serverBefore.cpuS) / ((nowMs() - measureAt) / 1000)),
+      cpu_us_per_delivery: round3(((serverAfter.cpuS - serverBefore.cpuS) * 1e6) / Math.max(1, deliveries)),
       rss_mib_end: mib(serverAfter.rssBytes),
       rss_mib_peak_window: mib(server.peakRssBytes),
       rss_mib_peak_process: mib(serverAfter.hwmBytes),
@@ -313,8 +315,8 @@ function printReport(r) {
   console.log(`  latency          p50 ${l.p50_ms} ms   p99 ${l.p99_ms} ms   p99.9 ${l.p999_ms} ms   max ${l.max_ms} ms   (${l.samples} samples)`);
   console.log(`  deliveries       ${r.delivered.deliveries} of ${r.delivered.expected}; ${r.delivered.per_s}/s (nominal ${r.delivered.nominal_per_s}/s)`);
   console.log(`  checks           lost ${c.lost} (missing after the drain timeout)  duplicates ${c.duplicates}  out-of-order ${c.out_of_order}  offset regressions ${c.offset_regressions}  unexpected closes ${c.unexpected_closes}  error frames ${c.error_frames}`);
-  console.log(`  load client      ${r.load_client.cpu_s} CPU s; event-loop delay p99 ${r.load_client.loop_delay_p99_ms} ms max ${r.load_client.loop_delay_max_ms} ms`);
-  if (r.server) console.log(`  server           ${r.server.cpu_s} CPU s (${r.server.cpu_cores_avg} cores avg); RSS end ${r.server.rss_mib_end} MiB, peak ${r.server.rss_mib_peak_process} MiB; ${r.server.threads} threads`);
+  console.log(`  load client      ${r.load_client.cpu_s} CPU s (${r.load_client.cpu_us_per_delivery} µs per delivery); event-loop delay p99 ${r.load_client.loop_delay_p99_ms} ms max ${r.load_client.loop_delay_max_ms} ms`);
+  if (r.server) console.log(`  server           ${r.server.cpu_s} CPU s (${r.server.cpu_cores_avg} cores avg, ${r.server.cpu_us_per_delivery} µs per delivery); RSS end ${r.server.rss_mib_end} MiB, peak ${r.server.rss_mib_peak_process} MiB; ${r.server.threads} threads`);
   const k = r.server_counters;
   if (k) console.log(`  gateway counters deliveries ${k.deliveries_total || 0}, sessions fell behind ${k.sessions_fell_behind_total || 0}, replayed from log ${k.replayed_events_total || 0}, slow-client closes ${k.slow_client_disconnects_total || 0}`);
   if (r.machine_cpu) console.log(`  machine          ${r.machine_cpu.busy_cores} cores busy on average, of which other processes ${r.machine_cpu.other_cores} (steal ${r.machine_cpu.steal_cores})`);

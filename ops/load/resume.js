@@ -122,6 +122,7 @@ async function replay(a, url, after, server, pass) {
     load_client_cpu_s: round3(clientCpu),
     server: server0 && server1 ? {
       cpu_s: round3(server1.cpuS - server0.cpuS),
+      cpu_us_per_event: round3(((server1.cpuS - server0.cpuS) * 1e6) / Math.max(1, s.received)),
       rss_mib_peak_window: mib(server.peakRssBytes),
       rss_mib_end: mib(server1.rssBytes),
     } : null,
@@ -176,7 +177,7 @@ function printReport(r) {
   console.log(`  pre-publish      ${r.published.events} events in ${r.published.posts} NDJSON POSTs of ${r.published.batch} (${r.published.concurrency} in flight): ${r.published.seconds} s = ${r.published.events_per_s} events/s; commit per batch p50 ${r.published.commit_per_batch.p50_ms} ms p99 ${r.published.commit_per_batch.p99_ms} ms`);
   for (const p of r.passes) {
     const c = p.checks;
-    const srv = p.server ? `; server ${p.server.cpu_s} CPU s, RSS peak ${p.server.rss_mib_peak_window} MiB` : '';
+    const srv = p.server ? `; server ${p.server.cpu_s} CPU s (${p.server.cpu_us_per_event} µs/event), RSS peak ${p.server.rss_mib_peak_window} MiB` : '';
     const m = p.machine_cpu ? `; other processes ${p.machine_cpu.other_cores} cores` : '';
     console.log(`  pass ${p.pass}           ${p.events} events to "live" in ${p.seconds_to_live} s = ${p.events_per_s} events/s (first after ${p.first_event_ms} ms); client ${p.load_client_cpu_s} CPU s${srv}${m}`);
     console.log(`                   missing ${c.missing}  duplicates ${c.duplicates}  out-of-order ${c.out_of_order}  offset regressions ${c.offset_regressions}  gaps ${c.gap_frames}  errors ${c.error_frames}  ${p.ok ? 'OK' : 'FAILED'}`);
