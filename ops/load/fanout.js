@@ -47,6 +47,7 @@ const USAGE = 'usage: node fanout.js --url URL --token JWT --publish-key KEY [op
 function child() {
   const subs = [];
   const hist = new Histogram();
+  let perSeq = null; // fastest / slowest latency of each event among this process's clients
   const loop = monitorEventLoopDelay({ resolution: 5 });
   let cpuAtMeasure = 0;
   let measureAt = 0;
@@ -56,6 +57,7 @@ function child() {
     try {
       if (msg.type === 'start') {
         const t0 = nowMs();
+        perSeq = { min: new Float64Array(msg.expected).fill(Infinity), max: new Float64Array(msg.expected).fill(-Infinity) };
         const url = wsUrl(msg.url, msg.token);
         let failed = 0;
         let firstFailure = null;
@@ -63,7 +65,7 @@ function child() {
         const worker = async () => {
           while (next < msg.count) {
             next++;
-            const s = new Subscriber(url, msg.room, { expected: msg.expected, hist });
+            const s = new Subscriber(url, msg.room, { expected: msg.expected, hist, perSeq });
             try {
               await s.open();
               await s.join();
@@ -109,6 +111,8 @@ function child() {
           clientsMissingEvents: 0,
           lastDeliveryAt: 0,
           hist: hist.toJSON(),
+          perSeqMin: Array.from(perSeq.min, (v) => (Number.isFinite(v) ? v : null)),
+          perSeqMax: Array.from(perSeq.max, (v) => (Number.isFinite(v) ? v : null)),
           perSecond: Array.from(perSecond || []),
           cpuS,
           loopDelayP99Ms: loop.percentile(99) / 1e6,
@@ -244,6 +248,24 @@ async function coordinator(a) {
   for (const r of results) r.perSecond.forEach((v, i) => (perSecond[i] = (perSecond[i] || 0) + v));
   while (perSecond.length && perSecond[perSecond.length - 1] === 0) perSecond.pop();
   const deliveries = sum('unique');
+  // Per event: the fastest client's latency (publish → commit → dispatch → first socket: the part
+  // every client waits for) and the spread to the slowest (fan-out over all sockets + client queueing).
+  const first = new Histogram();
+  const spread = new Histogram();
+  const perEvent = [];
+  for (let q = 0; q < expected; q++) {
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (const r of results) {
+      if (r.perSeqMin[q] !== null && r.perSeqMin[q] < mn) mn = r.perSeqMin[q];
+      if (r.perSeqMax[q] !== null && r.perSeqMax[q] > mx) mx = r.perSeqMax[q];
+    }
+    if (!Number.isFinite(mn)) continue;
+    first.recordMs(mn);
+    spread.recordMs(mx - mn);
+    perEvent.push({ seq: q, at_s: round3(p.sentAtBySeq[q] / 1000), commit_ms: round3(p.commitMsBySeq[q]), fastest_ms: round3(mn), slowest_ms: round3(mx) });
+  }
+  const worst = perEvent.slice().sort((x, y) => y.slowest_ms - x.slowest_ms).slice(0, 8);
   const windowS = (lastDeliveryAt - measureAt) / 1000;
 
   const result = {
@@ -268,6 +290,11 @@ async function coordinator(a) {
       per_second: perSecond,
     },
     latency: hist.summary(),
+    per_event: {
+      fastest_client: first.summary(),
+      spread_to_slowest: spread.summary(),
+      worst_events: worst,
+    },
     negative_latency_samples: hist.negative,
     checks: {
       lost: sum('lost'),
@@ -313,6 +340,9 @@ function printReport(r) {
   console.log(`fan-out: ${r.params.clients} clients × ${r.params.rate} ev/s × ${r.params.duration_s} s (${r.params.procs} client process(es))`);
   console.log(`  published        ${r.published.events} events in ${r.published.posts} POSTs (${r.published.batched_posts} batched), http errors ${r.published.http_errors}; commit p50 ${r.published.commit.p50_ms} ms p99 ${r.published.commit.p99_ms} ms`);
   console.log(`  latency          p50 ${l.p50_ms} ms   p99 ${l.p99_ms} ms   p99.9 ${l.p999_ms} ms   max ${l.max_ms} ms   (${l.samples} samples)`);
+  const pe = r.per_event;
+  console.log(`  per event        fastest client p50 ${pe.fastest_client.p50_ms} p99 ${pe.fastest_client.p99_ms} max ${pe.fastest_client.max_ms} ms; spread to the slowest p50 ${pe.spread_to_slowest.p50_ms} p99 ${pe.spread_to_slowest.p99_ms} max ${pe.spread_to_slowest.max_ms} ms`);
+  console.log(`  worst events     ${pe.worst_events.slice(0, 4).map((w) => `#${w.seq} at ${w.at_s}s: commit ${w.commit_ms}, fastest ${w.fastest_ms}, slowest ${w.slowest_ms} ms`).join('; ')}`);
   console.log(`  deliveries       ${r.delivered.deliveries} of ${r.delivered.expected}; ${r.delivered.per_s}/s (nominal ${r.delivered.nominal_per_s}/s)`);
   console.log(`  checks           lost ${c.lost} (missing after the drain timeout)  duplicates ${c.duplicates}  out-of-order ${c.out_of_order}  offset regressions ${c.offset_regressions}  unexpected closes ${c.unexpected_closes}  error frames ${c.error_frames}`);
   console.log(`  load client      ${r.load_client.cpu_s} CPU s (${r.load_client.cpu_us_per_delivery} µs per delivery); event-loop delay p99 ${r.load_client.loop_delay_p99_ms} ms max ${r.load_client.loop_delay_max_ms} ms`);

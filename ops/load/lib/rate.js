@@ -23,6 +23,8 @@ async function publishAtRate(pub, o) {
   const interval = 1000 / o.rate;
   const commit = new Histogram(); // POST → response (the commit acknowledgement)
   const r = { events: 0, posts: 0, batched: 0, httpErrors: 0, firstError: null, maxLagMs: 0, commit };
+  r.commitMsBySeq = new Float64Array(total); // the POST's duration for each event (batched events share it)
+  r.sentAtBySeq = new Float64Array(total); // ms after start when each event's POST was written
   const start = nowMs();
   let sent = 0;
   while (sent < total) {
@@ -43,6 +45,10 @@ async function publishAtRate(pub, o) {
     }
     const res = await pub.post(n === 1 ? lines[0] : lines.join('\n') + '\n', n === 1 ? 'application/json' : 'application/x-ndjson');
     commit.recordMs(res.ms);
+    for (let i = 0; i < n; i++) {
+      r.commitMsBySeq[sent + i] = res.ms;
+      r.sentAtBySeq[sent + i] = t - start;
+    }
     r.posts++;
     if (n > 1) r.batched++;
     if (res.status !== 200) {

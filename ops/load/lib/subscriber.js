@@ -18,6 +18,8 @@ class Subscriber {
    * @param opts.expected  number of seqs the publisher will send (0..expected-1); 0 = don't track
    * @param opts.hist      Histogram for publish→receive latency (optional)
    * @param opts.perSecond Float64Array-like counter per second since opts.epochMs (optional)
+   * @param opts.perSeq    {min, max} Float64Arrays indexed by seq: fastest and slowest latency of
+   *                       each event among the clients sharing them (optional)
    */
   constructor(url, room, opts = {}) {
     this.url = url;
@@ -25,6 +27,7 @@ class Subscriber {
     this.expected = opts.expected || 0;
     this.hist = opts.hist || null;
     this.perSecond = opts.perSecond || null;
+    this.perSeq = opts.perSeq || null;
     this.epochMs = opts.epochMs || 0;
     this.seen = this.expected > 0 ? new Uint8Array(this.expected) : null;
 
@@ -149,6 +152,11 @@ class Subscriber {
     if (seq < this.maxSeq) this.outOfOrder++;
     else this.maxSeq = seq;
     if (this.hist && typeof d.t === 'number') this.hist.recordMs(at - d.t);
+    if (this.perSeq && typeof d.t === 'number') {
+      const ms = at - d.t;
+      if (ms < this.perSeq.min[seq]) this.perSeq.min[seq] = ms;
+      if (ms > this.perSeq.max[seq]) this.perSeq.max[seq] = ms;
+    }
     if (this.perSecond) {
       const s = Math.floor((at - this.epochMs) / 1000);
       if (s >= 0 && s < this.perSecond.length) this.perSecond[s]++;
