@@ -9,7 +9,7 @@
 # Prerequisites (fresh clone): `mvn -B -DskipTests package` at the root and `npm ci` in ops/load.
 # For each scenario: a new data directory, generated credentials (passed to the gateway as
 # TIDINGS_JWT_SECRET / TIDINGS_PUBLISH_KEYS / TIDINGS_AUDIT_KEYS), `java … -jar server/target/tidings.jar
-# serve --port <p> --data-dir <tmp>`, a subscriber token minted with `tidings.jar token`, the node
+# serve --host 127.0.0.1 --port <p> --data-dir <tmp>`, a subscriber token minted with `tidings.jar token`, the node
 # scenario, then SIGTERM and a check that the gateway shut down cleanly.
 #
 # Environment:
@@ -19,7 +19,7 @@
 #   PORT              gateway port (default 0: any free port, read from the gateway's start line)
 #   TIDINGS_JAVA_OPTS extra JVM flags for the gateway (e.g. -Xmx512m)
 #   JFR=1             record a JFR profile (settings=profile) to <run>/server.jfr
-#   KEEP_DATA=1       keep the gateway's data directory (deleted by default: 1M events ≈ 100+ MB)
+#   KEEP_DATA=1       keep the gateway's data directory (deleted by default: 1M events ≈ 80 MB)
 #   QUIET_WAIT=60     seconds to wait for the machine to be idle before starting (0 = don't wait)
 set -euo pipefail
 
@@ -27,7 +27,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 jar="${JAR:-$root/server/target/tidings.jar}"
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 
 scenario="${1:-}"
 [ $# -gt 0 ] && shift
