@@ -9,7 +9,7 @@
 # Prerequisites (fresh clone): `mvn -B -DskipTests package` at the root and `npm ci` in ops/load.
 # For each scenario: a new data directory, generated credentials (passed to the gateway as
 # TIDINGS_JWT_SECRET / TIDINGS_PUBLISH_KEYS / TIDINGS_AUDIT_KEYS), `java … -jar server/target/tidings.jar
-# serve --host 127.0.0.1 --port <p> --data-dir <tmp>`, a subscriber token minted with `tidings.jar token`, the node
+# serve --host 127.0.0.1 --port <p> --data-dir <tmp>` (through ops/bin/tidings, which holds the flags), a subscriber token minted with `tidings.jar token`, the node
 # scenario, then SIGTERM and a check that the gateway shut down cleanly.
 #
 # Environment:
@@ -88,16 +88,16 @@ export TIDINGS_JWT_SECRET="$(rand)"
 export TIDINGS_PUBLISH_KEYS="pub_load_$(rand | head -c 24)"
 export TIDINGS_AUDIT_KEYS="aud_load_$(rand | head -c 24)"
 
-# The launcher's JVM flags (see ./tidings) plus a GC log, so pauses can be read next to the latencies.
-flags=(-Dchronicle.analytics.disable=true -Dchronicle.announcer.disable=true
-       "-Xlog:gc:file=$run/gc.log:uptime,level")
-major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.specification.version = //p')
-if [ "${major%%.*}" -ge 24 ] 2>/dev/null; then flags+=(--sun-misc-unsafe-memory-access=allow); fi
-if [ "${JFR:-0}" = 1 ]; then
-  flags+=("-XX:StartFlightRecording=filename=$run/server.jfr,settings=profile,dumponexit=true")
-fi
-# shellcheck disable=SC2206
-extra=(${TIDINGS_JAVA_OPTS:-})
+# The gateway runs through the launcher that holds its JVM flags (ops/bin/tidings, which ./tidings
+# and the systemd unit use too), on this jar; we add a GC log (pauses next to the latencies) and,
+# with JFR=1, a flight recording, in front of the caller's TIDINGS_JAVA_OPTS.
+launcher="$root/ops/bin/tidings"
+opts="-Xlog:gc:file=$run/gc.log:uptime,level"
+[ "${JFR:-0}" = 1 ] && opts="$opts -XX:StartFlightRecording=filename=$run/server.jfr,settings=profile,dumponexit=true"
+export TIDINGS_JAR="$jar"
+export TIDINGS_JAVA_OPTS="$opts ${TIDINGS_JAVA_OPTS:-}"
+[ -x "$launcher" ] || { echo "run.sh: $launcher is missing" >&2; exit 2; }
+gateway=("$launcher")
 
 server_pid=
 cleanup() {
@@ -106,7 +106,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-java "${flags[@]}" "${extra[@]}" -jar "$jar" serve --host 127.0.0.1 --port "${PORT:-0}" --data-dir "$data" \
+"${gateway[@]}" serve --host 127.0.0.1 --port "${PORT:-0}" --data-dir "$data" \
   > "$run/server.log" 2>&1 &
 server_pid=$!
 port=
@@ -118,9 +118,11 @@ for _ in $(seq 1 600); do
 done
 [ -n "$port" ] || { echo "run.sh: the gateway did not report its port within 60 s" >&2; cat "$run/server.log" >&2; exit 1; }
 url="http://127.0.0.1:$port"
-echo "gateway: pid $server_pid on $url (java flags: ${flags[*]} ${extra[*]:-})" | tee -a "$run/machine.txt"
+echo "gateway: pid $server_pid on $url" | tee -a "$run/machine.txt"
+echo "command: $(TIDINGS_PRINT_COMMAND=1 "$launcher" serve --host 127.0.0.1 --port "${PORT:-0}" --data-dir "$data" | tr '\n' ' ')" \
+  | tee -a "$run/machine.txt"
 
-token=$(java -Dchronicle.analytics.disable=true -jar "$jar" token --sub load --room loadtest --ttl PT12H --data-dir "$data" 2>/dev/null | tail -1)
+token=$(TIDINGS_JAVA_OPTS= "${gateway[@]}" token --sub load --room loadtest --ttl PT12H --data-dir "$data" 2>/dev/null | tail -1)
 
 # ---- the scenario ----------------------------------------------------------------------------
 set +e
