@@ -32,16 +32,26 @@ class ClientsDroppingDuringFanOutTest {
     @TempDir
     Path dir;
 
-    private static final String ROOM = "teamspaceA";
+    private static final String SUB = "alice";
+    /** Native clients join this room; ActionCable's NotificationsChannel streams it (user/{$sub}). */
+    private static final String ROOM = "user/" + SUB;
 
-    /** A client that joins the room and counts the event frames it receives (checking offsets only increase). */
+    /**
+     * A client that joins the room and counts the event frames it receives (checking offsets only
+     * increase): native protocol, or ActionCable's extended protocol subscribed to its user room.
+     */
     private static final class Client implements WebSocket.Listener {
+        final boolean cable;
         final CountDownLatch live = new CountDownLatch(1);
         final AtomicInteger events = new AtomicInteger();
         final AtomicLong lastIndex = new AtomicLong(-1);
         final AtomicInteger regressions = new AtomicInteger();
         private final StringBuilder partial = new StringBuilder();
         WebSocket socket;
+
+        Client(boolean cable) {
+            this.cable = cable;
+        }
 
         @Override
         public void onOpen(WebSocket webSocket) {
@@ -56,6 +66,15 @@ class ClientsDroppingDuringFanOutTest {
             partial.setLength(0);
             try {
                 JsonNode frame = Json.MAPPER.readTree(text);
+                if (cable) {
+                    switch (frame.path("type").asText()) {
+                        case "welcome" -> webSocket.sendText("{\"command\":\"subscribe\",\"identifier\":"
+                                + Json.quote("{\"channel\":\"NotificationsChannel\"}") + "}", true);
+                        case "confirm_subscription" -> live.countDown();
+                        default -> { }
+                    }
+                    return null;
+                }
                 switch (frame.path("op").asText()) {
                     case "welcome" -> webSocket.sendText("{\"op\":\"join\",\"room\":\"" + ROOM + "\"}", true);
                     case "live" -> live.countDown();
@@ -74,10 +93,16 @@ class ClientsDroppingDuringFanOutTest {
         }
 
         static Client connect(HttpClient http, TestGateway g) throws Exception {
-            Client c = new Client();
+            return connect(http, g, false);
+        }
+
+        static Client connect(HttpClient http, TestGateway g, boolean cable) throws Exception {
+            Client c = new Client(cable);
+            WebSocket.Builder b = http.newWebSocketBuilder();
+            if (cable) b.subprotocols("actioncable-v1-ext-json").header("Cookie", "Authorization=" + TestGateway.token(SUB, ROOM));
             try {
-                c.socket = http.newWebSocketBuilder()
-                        .buildAsync(URI.create(g.ws("/v1/ws?token=" + TestGateway.token("u", ROOM))), c)
+                c.socket = b.buildAsync(URI.create(cable ? g.ws("/cable")
+                                : g.ws("/v1/ws?token=" + TestGateway.token(SUB, ROOM))), c)
                         .get(10, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
                 throw new AssertionError("no WebSocket handshake within 10 s: a gateway I/O thread is stuck", e);
@@ -89,6 +114,16 @@ class ClientsDroppingDuringFanOutTest {
 
     @Test
     void deliveryGoesOnWhileClientsDropMidStream() throws Exception {
+        dropClientsWhilePublishing(false);
+    }
+
+    /** The extended ActionCable protocol registers a close task of its own (to keep the session restorable). */
+    @Test
+    void deliveryGoesOnWhileActionCableClientsDropMidStream() throws Exception {
+        dropClientsWhilePublishing(true);
+    }
+
+    private void dropClientsWhilePublishing(boolean cable) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         TestGateway g = new TestGateway(dir);
         boolean stalled = true; // a stalled gateway would also hang its graceful close: then leave it to the fork's exit
@@ -101,7 +136,7 @@ class ClientsDroppingDuringFanOutTest {
                 while (publishing.get()) {
                     batch.setLength(0);
                     for (int i = 0; i < 50; i++) {
-                        batch.append("{\"room\":\"").append(ROOM).append("/m1\",\"type\":\"t\",\"data\":{\"n\":")
+                        batch.append("{\"room\":\"").append(ROOM).append("\",\"type\":\"t\",\"data\":{\"n\":")
                                 .append(published.get() + i).append(",\"pad\":\"").append("x".repeat(200)).append("\"}}\n");
                     }
                     TestGateway.Response r = g.publishRaw(batch.toString());
@@ -112,7 +147,7 @@ class ClientsDroppingDuringFanOutTest {
 
             for (int round = 0; round < 8; round++) {
                 List<Client> doomed = new ArrayList<>();
-                for (int i = 0; i < 25; i++) doomed.add(Client.connect(http, g));
+                for (int i = 0; i < 25; i++) doomed.add(Client.connect(http, g, cable));
                 Thread.sleep(150); // events are flowing to them
                 for (Client c : doomed) c.socket.abort(); // gone without a close handshake: writes to them fail
             }
