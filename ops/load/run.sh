@@ -142,7 +142,7 @@ fi
 server_status=0
 wait "$server_pid" 2>/dev/null || server_status=$?
 server_pid=
-# 143 = 128 + SIGTERM: the JVM ran its shutdown hooks (graceful close) and exited on the signal.
+# 0 after a graceful shutdown (143 = 128 + SIGTERM on builds before serve exited 0 on SIGTERM).
 echo "gateway: exit status $server_status after SIGTERM; $(grep -c '^tidings: shutting down' "$run/server.log") shutdown line(s) logged"
 if grep -q -E 'WARNING|SEVERE|Exception' "$run/server.log"; then
   echo "run.sh: the gateway logged warnings (see $run/server.log):" >&2
