@@ -110,7 +110,7 @@ final class CableSession extends WebSocketSession {
         }
         send(Json.utf8(w.append('}').toString()));
         startReceiving();
-        if (extended) channel.addCloseTask(ch -> ended());
+        if (extended) channel.addCloseTask(ch -> offIoThread(this::ended));
     }
 
     // ---- commands ---------------------------------------------------------------------------
@@ -319,6 +319,21 @@ final class CableSession extends WebSocketSession {
     // ---- session restore (extended protocol) ------------------------------------------------
 
     /** The connection closed: keep the subscriptions for a restore, unless a new connection took them. */
+    /**
+     * Runs a close task's work on a worker thread. Undertow runs close tasks on the I/O thread while
+     * holding the channel's monitor; {@link #ended()} takes the session lock, and a sender holds the
+     * session lock while it waits for that monitor: done on the I/O thread, that deadlocked the
+     * dispatcher (no live event for anyone) and the I/O thread as soon as an extended-protocol client
+     * dropped mid-stream (ClientsDroppingDuringFanOutTest). Inline only once the server is stopping.
+     */
+    private void offIoThread(Runnable task) {
+        try {
+            channel.getWorker().execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            task.run();
+        }
+    }
+
     private void ended() {
         synchronized (this) {
             if (snapshotTaken) return;
