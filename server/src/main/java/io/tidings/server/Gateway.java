@@ -1,6 +1,7 @@
 package io.tidings.server;
 
 import io.tidings.server.auth.ApiKeys;
+import io.tidings.server.auth.Authenticator;
 import io.tidings.server.auth.TokenVerifier;
 import io.tidings.server.http.ApiError;
 import io.tidings.server.http.HttpMetricsHandler;
@@ -10,7 +11,9 @@ import io.tidings.server.hub.CloseReason;
 import io.tidings.server.hub.Hub;
 import io.tidings.server.hub.HubSettings;
 import io.tidings.server.metrics.Metrics;
+import io.tidings.server.ws.CredentialNames;
 import io.tidings.server.ws.NativeEndpoint;
+import io.tidings.server.ws.UpgradeGate;
 import io.tidings.server.ws.WebSocketSettings;
 import io.tidings.server.ws.cable.CableEndpoint;
 import io.tidings.server.ws.cable.CableSettings;
@@ -56,6 +59,7 @@ public final class Gateway implements AutoCloseable {
     private final DevCredentials devCredentials;
     private final String jwtSecret;
     private final ApiKeys keys;
+    private final Authenticator authenticator;
     private final int port;
     private boolean closed;
 
@@ -67,6 +71,8 @@ public final class Gateway implements AutoCloseable {
         this.keys = new ApiKeys(config.publishKeys.isEmpty() ? List.of(devCredentials.publishKey()) : config.publishKeys,
                 config.auditKeys.isEmpty() ? List.of(devCredentials.auditKey()) : config.auditKeys);
         TokenVerifier tokens = new TokenVerifier(jwtSecret);
+        this.authenticator = new Authenticator(() -> tokens, metrics, config.credentialsGraceMs);
+        CredentialNames credentialNames = CredentialNames.NONE;
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
 
         this.log = EventLog.open(LogConfig.at(config.dataDir.resolve("log"))
@@ -85,14 +91,18 @@ public final class Gateway implements AutoCloseable {
                 .addExactPath("/v1/events", byMethod(
                         new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
                         new ReplayHandler(log, () -> keys)))
-                .addExactPath("/v1/ws", Handlers.websocket(new NativeEndpoint(hub, () -> tokens, ws)))
+                .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, true,
+                        Handlers.websocket(new NativeEndpoint(hub, authenticator, ws))))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
                 .addExactPath("/readyz", this::ready)
                 .addExactPath("/metrics", exchange -> {
                     exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_004);
                     exchange.getResponseSender().send(metrics.scrape());
                 });
-        if (!config.cablePath.isEmpty()) routes.addExactPath(config.cablePath, cableEndpoint(config, tokens, cableChannels).handler());
+        if (!config.cablePath.isEmpty()) {
+            routes.addExactPath(config.cablePath, new UpgradeGate("actioncable", authenticator, credentialNames, true,
+                    cableEndpoint(config, cableChannels).handler()));
+        }
         HttpHandler timed = new HttpMetricsHandler(routes, metrics,
                 List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", config.cablePath));
         this.server = Undertow.builder()
@@ -110,9 +120,9 @@ public final class Gateway implements AutoCloseable {
         maintenance.scheduleWithFixedDelay(() -> metrics.refreshLog(log), 0, METRICS_REFRESH_SECONDS, TimeUnit.SECONDS);
     }
 
-    private CableEndpoint cableEndpoint(GatewayConfig config, TokenVerifier tokens, ChannelRoutes channels) {
+    private CableEndpoint cableEndpoint(GatewayConfig config, ChannelRoutes channels) {
         WebSocketSettings socket = new WebSocketSettings(config.maxInboundFrameBytes, config.cablePingIntervalMs, config.idleTimeoutMs, 256);
-        return new CableEndpoint(hub, () -> tokens, new CableSettings(socket, config.pingIntervalMs, channels, config.cableDisconnectFrames,
+        return new CableEndpoint(hub, authenticator, new CableSettings(socket, config.pingIntervalMs, channels, config.cableDisconnectFrames,
                 config.cableSessionTtlMs, config.cableMaxRestorableSessions));
     }
 
@@ -174,6 +184,10 @@ public final class Gateway implements AutoCloseable {
 
     public String jwtSecret() {
         return jwtSecret;
+    }
+
+    public Authenticator authenticator() {
+        return authenticator;
     }
 
     public DevCredentials devCredentials() {

@@ -78,6 +78,13 @@ public final class GatewayConfig {
     /** Most ended ActionCable sessions kept for restore (oldest dropped first). */
     public int cableMaxRestorableSessions = 100_000;
 
+    // ---- authentication and authorization (docs/security.md) ----
+
+    /**
+     * A connection whose credentials expire is closed this long after the expiry (native: 4001,
+     * ActionCable: disconnect "unauthorized"); joins are refused from the expiry on.
+     */
+    public long credentialsGraceMs = 30_000;
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";
     public List<String> publishKeys = new ArrayList<>();

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Subscriber tokens: JWTs signed with HS256 and the configured secret, with claims {@code sub},
@@ -45,6 +46,15 @@ public final class TokenVerifier {
             throw new AuthException(AuthException.Reason.EXPIRED, "token expired");
         } catch (JwtException | IllegalArgumentException e) {
             throw new AuthException(AuthException.Reason.INVALID, "invalid token");
+        }
+    }
+
+    /** {@link #verify} as a future: already complete (the asynchronous form lets key refreshes wait without blocking). */
+    public CompletableFuture<Grants> verifyAsync(String token) {
+        try {
+            return CompletableFuture.completedFuture(verify(token));
+        } catch (AuthException e) {
+            return CompletableFuture.failedFuture(e);
         }
     }
 

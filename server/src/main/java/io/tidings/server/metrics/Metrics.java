@@ -174,7 +174,13 @@ public final class Metrics {
         counter("tidings_sessions_fell_behind_total", "Times a live session's queue was full and it switched to reading the log").increment();
     }
 
-    /** reason: missing, invalid, expired. */
+    /** Connections closed by the ticker because their credentials expired (after the grace period). */
+    public void expiredDisconnect(String protocol) {
+        counter("tidings_expired_disconnects_total", "Connections closed because their credentials expired (after the grace period)",
+                "protocol", protocol).increment();
+    }
+
+    /** reason: missing, invalid, expired, denied, unavailable. */
     public void authFailure(String protocol, String reason) {
         counter("tidings_auth_failures_total", "Rejected credentials", "protocol", protocol, "reason", reason).increment();
     }
