@@ -31,6 +31,7 @@ import io.undertow.util.Methods;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -58,18 +59,18 @@ public final class Gateway implements AutoCloseable {
     private final ScheduledExecutorService maintenance;
     private final DevCredentials devCredentials;
     private final String jwtSecret;
-    private final ApiKeys keys;
+    private volatile ApiKeys keys;
     private final Authenticator authenticator;
     private final int port;
     private boolean closed;
 
     private Gateway(GatewayConfig config) throws IOException {
         this.config = config;
-        boolean needDev = config.jwtSecret.isEmpty() || config.publishKeys.isEmpty() || config.auditKeys.isEmpty();
+        boolean needDev = config.jwtSecret.isEmpty() || !configuredKeys(config).any(ApiKeys.Scope.PUBLISH)
+                || !configuredKeys(config).any(ApiKeys.Scope.AUDIT);
         this.devCredentials = needDev ? DevCredentials.loadOrCreate(config.dataDir) : null;
         this.jwtSecret = config.jwtSecret.isEmpty() ? devCredentials.jwtSecret() : config.jwtSecret;
-        this.keys = new ApiKeys(config.publishKeys.isEmpty() ? List.of(devCredentials.publishKey()) : config.publishKeys,
-                config.auditKeys.isEmpty() ? List.of(devCredentials.auditKey()) : config.auditKeys);
+        this.keys = apiKeys(config);
         TokenVerifier tokens = new TokenVerifier(jwtSecret);
         this.authenticator = new Authenticator(() -> tokens, metrics, config.credentialsGraceMs);
         CredentialNames credentialNames = CredentialNames.NONE;
@@ -90,7 +91,7 @@ public final class Gateway implements AutoCloseable {
         PathHandler routes = Handlers.path()
                 .addExactPath("/v1/events", byMethod(
                         new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
-                        new ReplayHandler(log, () -> keys)))
+                        new ReplayHandler(log, () -> keys, metrics)))
                 .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, true,
                         Handlers.websocket(new NativeEndpoint(hub, authenticator, ws))))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
@@ -118,6 +119,38 @@ public final class Gateway implements AutoCloseable {
         });
         maintenance.scheduleWithFixedDelay(this::enforceRetention, 0, RETENTION_INTERVAL_SECONDS, TimeUnit.SECONDS);
         maintenance.scheduleWithFixedDelay(() -> metrics.refreshLog(log), 0, METRICS_REFRESH_SECONDS, TimeUnit.SECONDS);
+        if (config.source() != null && config.configReloadIntervalMs > 0) {
+            ConfigReloader reloader = new ConfigReloader(config.source(), System.getenv(), this::reloadKeys, metrics);
+            maintenance.scheduleWithFixedDelay(reloader::check, config.configReloadIntervalMs, config.configReloadIntervalMs,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The keys the configuration names (apiKeys plus the unrestricted lists), without dev keys. */
+    private static ApiKeys configuredKeys(GatewayConfig config) {
+        return new ApiKeys(config.apiKeys, config.publishKeys, config.auditKeys);
+    }
+
+    /** The API keys in force: the configured ones, plus a dev key for a scope no configured key has. */
+    private ApiKeys apiKeys(GatewayConfig config) {
+        List<ApiKeys.Spec> specs = new ArrayList<>(config.apiKeys);
+        ApiKeys configured = configuredKeys(config);
+        if (devCredentials != null && !configured.any(ApiKeys.Scope.PUBLISH)) {
+            specs.add(new ApiKeys.Spec("dev-publish", devCredentials.publishKey(), List.of(ApiKeys.Scope.PUBLISH), List.of()));
+        }
+        if (devCredentials != null && !configured.any(ApiKeys.Scope.AUDIT)) {
+            specs.add(new ApiKeys.Spec("dev-audit", devCredentials.auditKey(), List.of(ApiKeys.Scope.AUDIT), List.of()));
+        }
+        return new ApiKeys(specs, config.publishKeys, config.auditKeys);
+    }
+
+    /** The config file changed: take its keys (validated first; an invalid set throws and changes nothing). */
+    private void reloadKeys(GatewayConfig changed) {
+        ApiKeys next = apiKeys(changed);
+        ApiKeys previous = keys;
+        keys = next;
+        LOG.info("API keys reloaded from " + changed.source() + ": " + next.keys().stream().map(ApiKeys.ApiKey::name).toList()
+                + " (were " + previous.keys().stream().map(ApiKeys.ApiKey::name).toList() + ")");
     }
 
     private CableEndpoint cableEndpoint(GatewayConfig config, ChannelRoutes channels) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.tidings.server.auth.ApiKeys;
 import io.tidings.server.ws.cable.DisconnectFrames;
 import io.tidings.storage.Durability;
 import io.tidings.storage.RollPeriod;
@@ -87,8 +88,21 @@ public final class GatewayConfig {
     public long credentialsGraceMs = 30_000;
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";
+    /** Unrestricted publish keys (named {@code publishKeys[i]}). Reloaded from the config file. */
     public List<String> publishKeys = new ArrayList<>();
+    /** Unrestricted audit keys (named {@code auditKeys[i]}). Reloaded from the config file. */
     public List<String> auditKeys = new ArrayList<>();
+    /**
+     * Named HTTP API keys, each with scopes (publish, audit) and optionally limited to room prefixes:
+     * {@code [{name, key, scopes: [publish, audit], rooms: [prefix, …]}]}. Reloaded from the config
+     * file. Environment: a JSON array.
+     */
+    public List<ApiKeys.Spec> apiKeys = new ArrayList<>();
+    /** How often the config file is checked for new keys ({@code apiKeys}, {@code publishKeys}, {@code auditKeys}); 0 = never. */
+    public long configReloadIntervalMs = 5_000;
+
+    /** The YAML file this config was loaded from (null: none); not a setting. */
+    private Path source;
 
     private static ObjectMapper yaml() {
         return new ObjectMapper(new YAMLFactory())
@@ -100,6 +114,7 @@ public final class GatewayConfig {
     /** Defaults, then the YAML file if given, then the environment. */
     public static GatewayConfig load(Path file, Map<String, String> env) throws IOException {
         GatewayConfig c = new GatewayConfig();
+        c.source = file;
         ObjectMapper mapper = yaml();
         if (file != null) {
             try {
@@ -113,7 +128,9 @@ public final class GatewayConfig {
             if (Modifier.isStatic(f.getModifiers())) continue;
             String value = env.get(envName(f.getName()));
             if (value == null) continue;
-            fromEnv.put(f.getName(), List.class.isAssignableFrom(f.getType())
+            fromEnv.put(f.getName(), List.class.isAssignableFrom(f.getType()) && value.trim().startsWith("[")
+                    ? json(f.getName(), value)
+                    : List.class.isAssignableFrom(f.getType())
                     ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList()
                     : Map.class.isAssignableFrom(f.getType()) ? envMap(f.getName(), value) : value);
         }
@@ -125,6 +142,26 @@ public final class GatewayConfig {
             }
         }
         return c;
+    }
+
+    /** A list given as a JSON array (needed for lists of objects, such as {@code apiKeys}). */
+    private static Object json(String field, String value) {
+        try {
+            return new ObjectMapper().readTree(value);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("bad TIDINGS_* environment variable: " + envName(field) + " is not a JSON array");
+        }
+    }
+
+    /** The YAML file this configuration was loaded from, or null. */
+    public Path source() {
+        return source;
+    }
+
+    /** Makes {@code file} the source (the file watched for key reloads). */
+    public GatewayConfig withSource(Path file) {
+        this.source = file;
+        return this;
     }
 
     /** {@code k=v,k2=v2} → a map, in order. */

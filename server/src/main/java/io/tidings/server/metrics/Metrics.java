@@ -185,6 +185,23 @@ public final class Metrics {
         counter("tidings_auth_failures_total", "Rejected credentials", "protocol", protocol, "reason", reason).increment();
     }
 
+    /** An API request authorized by key {@code name} (configured names only: bounded). scope: publish, audit. */
+    public void apiKeyUsed(String name, String scope) {
+        counter("tidings_api_key_requests_total", "HTTP API requests by key name and scope",
+                "key", name, "scope", scope, "outcome", "ok").increment();
+    }
+
+    /** An API request refused because a room lies outside the key's prefixes. */
+    public void apiKeyRefused(String name, String scope) {
+        counter("tidings_api_key_requests_total", "HTTP API requests by key name and scope",
+                "key", name, "scope", scope, "outcome", "forbidden_room").increment();
+    }
+
+    /** A reload of the config file: outcome ok, failed (the old settings stay). */
+    public void configReload(String outcome) {
+        counter("tidings_config_reloads_total", "Reloads of the config file's keys by outcome", "outcome", outcome).increment();
+    }
+
     public Timer httpTimer(String route, String method, int status) {
         return Timer.builder("tidings_http_request_seconds").description("HTTP requests by route and status")
                 .tags("route", route, "method", method, "status", Integer.toString(status)).register(registry);
