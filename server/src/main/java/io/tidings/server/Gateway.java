@@ -2,6 +2,7 @@ package io.tidings.server;
 
 import io.tidings.server.auth.ApiKeys;
 import io.tidings.server.auth.Authenticator;
+import io.tidings.server.auth.JwtKeys;
 import io.tidings.server.auth.TokenVerifier;
 import io.tidings.server.http.ApiError;
 import io.tidings.server.http.HttpMetricsHandler;
@@ -31,6 +32,8 @@ import io.undertow.util.Methods;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -61,6 +64,7 @@ public final class Gateway implements AutoCloseable {
     private final String jwtSecret;
     private volatile ApiKeys keys;
     private final Authenticator authenticator;
+    private final JwtKeys jwtKeys;
     private final int port;
     private boolean closed;
 
@@ -71,7 +75,8 @@ public final class Gateway implements AutoCloseable {
         this.devCredentials = needDev ? DevCredentials.loadOrCreate(config.dataDir) : null;
         this.jwtSecret = config.jwtSecret.isEmpty() ? devCredentials.jwtSecret() : config.jwtSecret;
         this.keys = apiKeys(config);
-        TokenVerifier tokens = new TokenVerifier(jwtSecret);
+        this.jwtKeys = jwtKeys(config, metrics);
+        TokenVerifier tokens = new TokenVerifier(jwtSecret, jwtKeys, config.jwtIssuer, config.jwtAudience);
         this.authenticator = new Authenticator(() -> tokens, metrics, config.credentialsGraceMs);
         CredentialNames credentialNames = CredentialNames.NONE;
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
@@ -124,6 +129,21 @@ public final class Gateway implements AutoCloseable {
             maintenance.scheduleWithFixedDelay(reloader::check, config.configReloadIntervalMs, config.configReloadIntervalMs,
                     TimeUnit.MILLISECONDS);
         }
+    }
+
+    /** The RS256/ES256 key sources, or null if none is configured. */
+    private static JwtKeys jwtKeys(GatewayConfig config, Metrics metrics) {
+        if (config.jwtPublicKeyFile.isEmpty() && config.jwksFile.isEmpty() && config.jwksUrl.isEmpty()) return null;
+        URI url = null;
+        if (!config.jwksUrl.isEmpty()) {
+            url = URI.create(config.jwksUrl);
+            if (!"https".equals(url.getScheme()) && !"http".equals(url.getScheme())) {
+                throw new IllegalArgumentException("jwksUrl must be an http(s) URL: " + config.jwksUrl);
+            }
+        }
+        return new JwtKeys(config.jwtPublicKeyFile.isEmpty() ? null : Path.of(config.jwtPublicKeyFile),
+                config.jwksFile.isEmpty() ? null : Path.of(config.jwksFile), url, config.jwksRefreshIntervalMs,
+                config.jwksMinRefreshIntervalMs, config.jwksTimeoutMs, metrics);
     }
 
     /** The keys the configuration names (apiKeys plus the unrestricted lists), without dev keys. */
@@ -236,6 +256,7 @@ public final class Gateway implements AutoCloseable {
         if (closed) return;
         closed = true;
         maintenance.shutdownNow();
+        if (jwtKeys != null) jwtKeys.close();
         hub.shutdown(new CloseReason(CloseReason.Kind.GOING_AWAY, "server shutting down; reconnect and resume"));
         try {
             Thread.sleep(200); // let the close frames leave

@@ -88,6 +88,23 @@ public final class GatewayConfig {
     public long credentialsGraceMs = 30_000;
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";
+    /** PEM file of public keys or certificates (RSA, EC P-256) for RS256/ES256 tokens; re-read when it changes. Empty: none. */
+    public String jwtPublicKeyFile = "";
+    /** JWKS file for RS256/ES256 tokens; re-read when it changes. Empty: none. */
+    public String jwksFile = "";
+    /** JWKS URL (an identity provider's {@code jwks_uri}) for RS256/ES256 tokens. Empty: none (no outbound connection). */
+    public String jwksUrl = "";
+    /** How often {@code jwksUrl} is fetched. */
+    public long jwksRefreshIntervalMs = 5 * 60_000L;
+    /** A token with an unknown {@code kid} refreshes the keys early, at most this often. */
+    public long jwksMinRefreshIntervalMs = 30_000;
+    /** Timeout of one {@code jwksUrl} fetch. */
+    public long jwksTimeoutMs = 5_000;
+    /** Required {@code iss} of RS256/ES256 tokens; empty = not checked. */
+    public String jwtIssuer = "";
+    /** Required {@code aud} of RS256/ES256 tokens; empty = not checked. */
+    public String jwtAudience = "";
+
     /** Unrestricted publish keys (named {@code publishKeys[i]}). Reloaded from the config file. */
     public List<String> publishKeys = new ArrayList<>();
     /** Unrestricted audit keys (named {@code auditKeys[i]}). Reloaded from the config file. */

@@ -197,6 +197,16 @@ public final class Metrics {
                 "key", name, "scope", scope, "outcome", "forbidden_room").increment();
     }
 
+    /** A refresh of the JWT public keys: source file or url; outcome ok, failed. */
+    public void jwtKeysRefresh(String source, String outcome) {
+        counter("tidings_jwt_key_refreshes_total", "Refreshes of the RS256/ES256 public keys by source and outcome",
+                "source", source, "outcome", outcome).increment();
+    }
+
+    public void bindJwtKeys(Supplier<Number> keys) {
+        Gauge.builder("tidings_jwt_public_keys", keys).description("Public keys currently accepted for RS256/ES256 tokens").register(registry);
+    }
+
     /** A reload of the config file: outcome ok, failed (the old settings stay). */
     public void configReload(String outcome) {
         counter("tidings_config_reloads_total", "Reloads of the config file's keys by outcome", "outcome", outcome).increment();
