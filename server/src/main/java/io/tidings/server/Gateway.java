@@ -1,6 +1,7 @@
 package io.tidings.server;
 
 import io.tidings.server.auth.ApiKeys;
+import io.tidings.server.auth.AuthWebhook;
 import io.tidings.server.auth.Authenticator;
 import io.tidings.server.auth.JwtKeys;
 import io.tidings.server.auth.TokenVerifier;
@@ -65,6 +66,7 @@ public final class Gateway implements AutoCloseable {
     private volatile ApiKeys keys;
     private final Authenticator authenticator;
     private final JwtKeys jwtKeys;
+    private final AuthWebhook webhook;
     private final int port;
     private boolean closed;
 
@@ -77,8 +79,11 @@ public final class Gateway implements AutoCloseable {
         this.keys = apiKeys(config);
         this.jwtKeys = jwtKeys(config, metrics);
         TokenVerifier tokens = new TokenVerifier(jwtSecret, jwtKeys, config.jwtIssuer, config.jwtAudience);
-        this.authenticator = new Authenticator(() -> tokens, metrics, config.credentialsGraceMs);
-        CredentialNames credentialNames = CredentialNames.NONE;
+        this.webhook = config.authWebhookUrl.isEmpty() ? null : new AuthWebhook(httpUrl("authWebhookUrl", config.authWebhookUrl),
+                config.authWebhookSecret, config.authWebhookTimeoutMs, config.authWebhookCacheTtlMs, config.authWebhookMaxConcurrent,
+                config.authWebhookQueueWaitMs, metrics);
+        this.authenticator = new Authenticator(() -> tokens, webhook, metrics, config.credentialsGraceMs);
+        CredentialNames credentialNames = new CredentialNames(config.authWebhookCookies, config.authWebhookHeaders);
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
 
         this.log = EventLog.open(LogConfig.at(config.dataDir.resolve("log"))
@@ -134,16 +139,23 @@ public final class Gateway implements AutoCloseable {
     /** The RS256/ES256 key sources, or null if none is configured. */
     private static JwtKeys jwtKeys(GatewayConfig config, Metrics metrics) {
         if (config.jwtPublicKeyFile.isEmpty() && config.jwksFile.isEmpty() && config.jwksUrl.isEmpty()) return null;
-        URI url = null;
-        if (!config.jwksUrl.isEmpty()) {
-            url = URI.create(config.jwksUrl);
-            if (!"https".equals(url.getScheme()) && !"http".equals(url.getScheme())) {
-                throw new IllegalArgumentException("jwksUrl must be an http(s) URL: " + config.jwksUrl);
-            }
-        }
+        URI url = config.jwksUrl.isEmpty() ? null : httpUrl("jwksUrl", config.jwksUrl);
         return new JwtKeys(config.jwtPublicKeyFile.isEmpty() ? null : Path.of(config.jwtPublicKeyFile),
                 config.jwksFile.isEmpty() ? null : Path.of(config.jwksFile), url, config.jwksRefreshIntervalMs,
                 config.jwksMinRefreshIntervalMs, config.jwksTimeoutMs, metrics);
+    }
+
+    private static URI httpUrl(String setting, String value) {
+        URI url;
+        try {
+            url = URI.create(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(setting + " is not a URL: " + value);
+        }
+        if (!"https".equals(url.getScheme()) && !"http".equals(url.getScheme())) {
+            throw new IllegalArgumentException(setting + " must be an http(s) URL: " + value);
+        }
+        return url;
     }
 
     /** The keys the configuration names (apiKeys plus the unrestricted lists), without dev keys. */
@@ -257,6 +269,7 @@ public final class Gateway implements AutoCloseable {
         closed = true;
         maintenance.shutdownNow();
         if (jwtKeys != null) jwtKeys.close();
+        if (webhook != null) webhook.close();
         hub.shutdown(new CloseReason(CloseReason.Kind.GOING_AWAY, "server shutting down; reconnect and resume"));
         try {
             Thread.sleep(200); // let the close frames leave

@@ -105,6 +105,27 @@ public final class GatewayConfig {
     /** Required {@code aud} of RS256/ES256 tokens; empty = not checked. */
     public String jwtAudience = "";
 
+    /**
+     * The authorization webhook (docs/security.md): POSTed the credentials a client presents at
+     * connect (to learn who it is) and at joins its grants do not cover (to learn whether it may).
+     * Empty: none (no outbound connection).
+     */
+    public String authWebhookUrl = "";
+    /** Sent to the webhook as {@code Authorization: Bearer <secret>}, so the application knows the call is the gateway's. */
+    public String authWebhookSecret = "";
+    /** Cookies of the upgrade request passed to the webhook (e.g. a session cookie such as {@code connect.sid}). */
+    public List<String> authWebhookCookies = new ArrayList<>();
+    /** Headers of the upgrade request passed to the webhook (e.g. {@code X-Api-Token}). */
+    public List<String> authWebhookHeaders = new ArrayList<>();
+    /** A webhook call that has not answered within this is an error: the client is refused. */
+    public long authWebhookTimeoutMs = 2_000;
+    /** Webhook answers (allow and deny) are reused this long for the same credentials (and room); 0 = never. */
+    public long authWebhookCacheTtlMs = 30_000;
+    /** Most webhook calls in flight at once. */
+    public int authWebhookMaxConcurrent = 16;
+    /** A question that finds every slot taken waits this long for one, then is refused (fail closed). */
+    public long authWebhookQueueWaitMs = 1_000;
+
     /** Unrestricted publish keys (named {@code publishKeys[i]}). Reloaded from the config file. */
     public List<String> publishKeys = new ArrayList<>();
     /** Unrestricted audit keys (named {@code auditKeys[i]}). Reloaded from the config file. */

@@ -27,15 +27,18 @@ import java.util.function.Supplier;
  */
 public final class Authenticator {
     private final Supplier<TokenVerifier> tokens;
+    private final AuthWebhook webhook;
     private final Metrics metrics;
     private final long graceMs;
 
     /**
-     * @param tokens  the current token verifier (swapped when the config file is reloaded)
+     * @param tokens  the current token verifier
+     * @param webhook the authorization webhook, or null
      * @param graceMs how long a connection may outlive its credentials' expiry before it is closed
      */
-    public Authenticator(Supplier<TokenVerifier> tokens, Metrics metrics, long graceMs) {
+    public Authenticator(Supplier<TokenVerifier> tokens, AuthWebhook webhook, Metrics metrics, long graceMs) {
         this.tokens = tokens;
+        this.webhook = webhook;
         this.metrics = metrics;
         this.graceMs = graceMs;
     }
@@ -47,15 +50,26 @@ public final class Authenticator {
      */
     public CompletableFuture<Principal> authenticate(Credentials credentials) {
         CompletableFuture<Principal> result;
-        if (credentials.token() == null) {
-            result = CompletableFuture.failedFuture(new AuthException(AuthException.Reason.MISSING, "missing token"));
-        } else {
+        if (credentials.token() != null) {
             result = tokens.get().verifyAsync(credentials.token())
                     .thenApply(grants -> principal(grants, Principal.Source.TOKEN, credentials));
+            if (webhook != null) {
+                // not a JWT we can verify (an app's session or API token): the application decides
+                result = result.exceptionallyCompose(e -> cause(e).reason() == AuthException.Reason.INVALID
+                        ? askWebhook(credentials) : CompletableFuture.failedFuture(cause(e)));
+            }
+        } else if (webhook != null && !credentials.isEmpty()) {
+            result = askWebhook(credentials);
+        } else {
+            result = CompletableFuture.failedFuture(new AuthException(AuthException.Reason.MISSING, "missing token"));
         }
         return result.whenComplete((p, error) -> {
             if (error != null) failed(credentials, cause(error));
         });
+    }
+
+    private CompletableFuture<Principal> askWebhook(Credentials credentials) {
+        return webhook.connect(credentials).thenApply(grants -> principal(grants, Principal.Source.WEBHOOK, credentials));
     }
 
     private Principal principal(Grants grants, Principal.Source source, Credentials credentials) {
@@ -73,13 +87,16 @@ public final class Authenticator {
      * Does not look at expiry: protocols close expired connections themselves.
      */
     public CompletableFuture<JoinDecision> mayJoin(Principal principal, String room) {
-        return CompletableFuture.completedFuture(decideNow(principal, room));
+        JoinDecision now = decideNow(principal, room);
+        if (now != null) return CompletableFuture.completedFuture(now);
+        return webhook.join(principal, room);
     }
 
     /** The decision if it needs no I/O (granted, cached, or nothing else to ask), else null. */
     public JoinDecision decideNow(Principal principal, String room) {
         if (principal.grants().allows(room)) return JoinDecision.ALLOW;
-        return JoinDecision.forbidden("your token does not grant room " + room);
+        if (webhook == null) return JoinDecision.forbidden("your token does not grant room " + room);
+        return webhook.cachedJoin(principal, room);
     }
 
     /** How long connections outlive their credentials' expiry. */

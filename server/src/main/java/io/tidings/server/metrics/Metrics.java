@@ -36,6 +36,7 @@ public final class Metrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, AtomicLong> connections = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Timer> webhookTimers = new ConcurrentHashMap<>();
     private final Timer appendLatency;
     private final Timer deliveryLatency;
     private final DistributionSummary lagEvents;
@@ -205,6 +206,32 @@ public final class Metrics {
 
     public void bindJwtKeys(Supplier<Number> keys) {
         Gauge.builder("tidings_jwt_public_keys", keys).description("Public keys currently accepted for RS256/ES256 tokens").register(registry);
+    }
+
+    /**
+     * A call of the authorization webhook: kind connect, join; outcome allow, deny, error, timeout,
+     * busy (refused without a call: too many in flight).
+     */
+    public void webhookRequest(String kind, String outcome, long nanos) {
+        counter("tidings_webhook_requests_total", "Authorization webhook calls by kind and outcome",
+                "kind", kind, "outcome", outcome).increment();
+        if (!outcome.equals("busy")) {
+            webhookTimers.computeIfAbsent(kind, k -> Timer.builder("tidings_webhook_request_seconds")
+                    .description("Authorization webhook call duration").tag("kind", k)
+                    .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                    .maximumExpectedValue(Duration.ofSeconds(30)).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** result: hit, miss. */
+    public void webhookCache(String kind, String result) {
+        counter("tidings_webhook_cache_total", "Authorization webhook questions answered from the cache (hit) or not (miss)",
+                "kind", kind, "result", result).increment();
+    }
+
+    public void bindWebhook(Supplier<Number> inFlight, Supplier<Number> waiting) {
+        Gauge.builder("tidings_webhook_in_flight", inFlight).description("Authorization webhook calls in flight").register(registry);
+        Gauge.builder("tidings_webhook_waiting", waiting).description("Authorization webhook questions waiting for a free slot").register(registry);
     }
 
     /** A reload of the config file: outcome ok, failed (the old settings stay). */
