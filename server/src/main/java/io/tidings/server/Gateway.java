@@ -5,6 +5,12 @@ import io.tidings.server.auth.AuthWebhook;
 import io.tidings.server.auth.Authenticator;
 import io.tidings.server.auth.JwtKeys;
 import io.tidings.server.auth.TokenVerifier;
+import io.tidings.server.guard.Cidrs;
+import io.tidings.server.guard.ClientAddresses;
+import io.tidings.server.guard.ConnectionLimits;
+import io.tidings.server.guard.Guard;
+import io.tidings.server.guard.OriginPolicy;
+import io.tidings.server.http.ApiAuth;
 import io.tidings.server.http.ApiError;
 import io.tidings.server.http.HttpMetricsHandler;
 import io.tidings.server.http.PublishHandler;
@@ -54,6 +60,7 @@ public final class Gateway implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
     static final long RETENTION_INTERVAL_SECONDS = 30;
     static final long METRICS_REFRESH_SECONDS = 5;
+    static final long LIMITS_SWEEP_SECONDS = 10;
 
     private final GatewayConfig config;
     private final EventLog log;
@@ -67,6 +74,7 @@ public final class Gateway implements AutoCloseable {
     private final Authenticator authenticator;
     private final JwtKeys jwtKeys;
     private final AuthWebhook webhook;
+    private final ConnectionLimits limits;
     private final int port;
     private boolean closed;
 
@@ -82,7 +90,12 @@ public final class Gateway implements AutoCloseable {
         this.webhook = config.authWebhookUrl.isEmpty() ? null : new AuthWebhook(httpUrl("authWebhookUrl", config.authWebhookUrl),
                 config.authWebhookSecret, config.authWebhookTimeoutMs, config.authWebhookCacheTtlMs, config.authWebhookMaxConcurrent,
                 config.authWebhookQueueWaitMs, metrics);
-        this.authenticator = new Authenticator(() -> tokens, webhook, metrics, config.credentialsGraceMs);
+        this.limits = new ConnectionLimits(new ConnectionLimits.Settings(config.maxConnectionsPerIp, config.connectRatePerIpPerSecond,
+                config.connectBurstPerIp, config.maxAuthFailuresPerIp, config.authFailureWindowMs, config.authFailureBlockMs,
+                new Cidrs(config.limitExemptCidrs)), metrics);
+        Guard guard = new Guard(new ClientAddresses(new Cidrs(config.trustedProxyCidrs)), limits, new OriginPolicy(config.allowedOrigins));
+        ApiAuth apiAuth = new ApiAuth(() -> keys, guard.addresses(), limits, metrics);
+        this.authenticator = new Authenticator(() -> tokens, webhook, limits, metrics, config.credentialsGraceMs);
         CredentialNames credentialNames = new CredentialNames(config.authWebhookCookies, config.authWebhookHeaders);
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
 
@@ -100,9 +113,9 @@ public final class Gateway implements AutoCloseable {
 
         PathHandler routes = Handlers.path()
                 .addExactPath("/v1/events", byMethod(
-                        new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
-                        new ReplayHandler(log, () -> keys, metrics)))
-                .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, true,
+                        new PublishHandler(log, apiAuth, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
+                        new ReplayHandler(log, apiAuth, metrics)))
+                .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, guard, metrics, true,
                         Handlers.websocket(new NativeEndpoint(hub, authenticator, ws))))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
                 .addExactPath("/readyz", this::ready)
@@ -111,7 +124,7 @@ public final class Gateway implements AutoCloseable {
                     exchange.getResponseSender().send(metrics.scrape());
                 });
         if (!config.cablePath.isEmpty()) {
-            routes.addExactPath(config.cablePath, new UpgradeGate("actioncable", authenticator, credentialNames, true,
+            routes.addExactPath(config.cablePath, new UpgradeGate("actioncable", authenticator, credentialNames, guard, metrics, true,
                     cableEndpoint(config, cableChannels).handler()));
         }
         HttpHandler timed = new HttpMetricsHandler(routes, metrics,
@@ -129,6 +142,7 @@ public final class Gateway implements AutoCloseable {
         });
         maintenance.scheduleWithFixedDelay(this::enforceRetention, 0, RETENTION_INTERVAL_SECONDS, TimeUnit.SECONDS);
         maintenance.scheduleWithFixedDelay(() -> metrics.refreshLog(log), 0, METRICS_REFRESH_SECONDS, TimeUnit.SECONDS);
+        maintenance.scheduleWithFixedDelay(limits::sweep, LIMITS_SWEEP_SECONDS, LIMITS_SWEEP_SECONDS, TimeUnit.SECONDS);
         if (config.source() != null && config.configReloadIntervalMs > 0) {
             ConfigReloader reloader = new ConfigReloader(config.source(), System.getenv(), this::reloadKeys, metrics);
             maintenance.scheduleWithFixedDelay(reloader::check, config.configReloadIntervalMs, config.configReloadIntervalMs,

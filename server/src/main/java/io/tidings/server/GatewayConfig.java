@@ -126,6 +126,30 @@ public final class GatewayConfig {
     /** A question that finds every slot taken waits this long for one, then is refused (fail closed). */
     public long authWebhookQueueWaitMs = 1_000;
 
+    // ---- abuse limits (per client address; 0 = off) ----
+
+    /**
+     * Web origins allowed to open WebSockets that authenticate with cookies (the {@code Authorization}
+     * cookie or {@code authWebhookCookies}): exact origins ({@code https://app.example.com}), wildcard
+     * subdomains ({@code https://*.example.com}) or {@code *}. Empty: the same origin only. Others get 403.
+     */
+    public List<String> allowedOrigins = new ArrayList<>();
+    /** Most WebSocket connections open at once from one address (HTTP 429 above). */
+    public int maxConnectionsPerIp = 1_000;
+    /** Sustained WebSocket upgrades per second from one address (HTTP 429 above). */
+    public double connectRatePerIpPerSecond = 20;
+    /** Upgrades one address may make in a burst before the rate applies. */
+    public int connectBurstPerIp = 200;
+    /** Failed authentications (invalid or denied credentials) from one address within {@code authFailureWindowMs} that block it. */
+    public int maxAuthFailuresPerIp = 20;
+    public long authFailureWindowMs = 60_000;
+    /** How long a blocked address gets HTTP 429 (WebSocket upgrades and the HTTP API). */
+    public long authFailureBlockMs = 60_000;
+    /** Addresses never limited. Default: loopback (local tools; a same-host proxy needs trustedProxyCidrs to be limited per client). */
+    public List<String> limitExemptCidrs = new ArrayList<>(List.of("127.0.0.0/8", "::1/128"));
+    /** Reverse proxies whose {@code X-Forwarded-For} names the client address. Empty: none trusted. */
+    public List<String> trustedProxyCidrs = new ArrayList<>();
+
     /** Unrestricted publish keys (named {@code publishKeys[i]}). Reloaded from the config file. */
     public List<String> publishKeys = new ArrayList<>();
     /** Unrestricted audit keys (named {@code auditKeys[i]}). Reloaded from the config file. */

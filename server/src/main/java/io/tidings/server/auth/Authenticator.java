@@ -1,5 +1,6 @@
 package io.tidings.server.auth;
 
+import io.tidings.server.guard.ConnectionLimits;
 import io.tidings.server.metrics.Metrics;
 
 import java.util.concurrent.CompletableFuture;
@@ -28,17 +29,20 @@ import java.util.function.Supplier;
 public final class Authenticator {
     private final Supplier<TokenVerifier> tokens;
     private final AuthWebhook webhook;
+    private final ConnectionLimits limits;
     private final Metrics metrics;
     private final long graceMs;
 
     /**
      * @param tokens  the current token verifier
      * @param webhook the authorization webhook, or null
+     * @param limits  counts failed authentications per client address
      * @param graceMs how long a connection may outlive its credentials' expiry before it is closed
      */
-    public Authenticator(Supplier<TokenVerifier> tokens, AuthWebhook webhook, Metrics metrics, long graceMs) {
+    public Authenticator(Supplier<TokenVerifier> tokens, AuthWebhook webhook, ConnectionLimits limits, Metrics metrics, long graceMs) {
         this.tokens = tokens;
         this.webhook = webhook;
+        this.limits = limits;
         this.metrics = metrics;
         this.graceMs = graceMs;
     }
@@ -79,6 +83,8 @@ public final class Authenticator {
 
     private void failed(Credentials credentials, AuthException e) {
         metrics.authFailure(credentials.protocol(), e.label());
+        // guessing shows as invalid or denied credentials; missing, expired or unverifiable ones are no guess
+        if (e.reason() == AuthException.Reason.INVALID || e.reason() == AuthException.Reason.DENIED) limits.authFailed(credentials.clientIp());
     }
 
     /**

@@ -45,27 +45,10 @@ public record Credentials(String token, TokenSource tokenSource, Map<String, Str
         if (clientIp == null) clientIp = "unknown";
     }
 
-    public static Credentials ofToken(String token, String protocol) {
-        return new Credentials(token, TokenSource.HEADER, Map.of(), Map.of(), "unknown", null, protocol);
-    }
-
     /** The same credentials with {@code token} (sent inside the protocol, e.g. Socket.IO's {@code auth.token}); unchanged if null. */
     public Credentials withConnectToken(String connectToken) {
         if (connectToken == null || connectToken.isBlank()) return this;
         return new Credentials(connectToken, TokenSource.CONNECT, cookies, headers, clientIp, origin, protocol);
-    }
-
-    /**
-     * Without anything the browser adds by itself (the {@code Authorization} cookie and the webhook
-     * cookies): what is left when the request's origin is not trusted.
-     */
-    public Credentials withoutCookies() {
-        return new Credentials(tokenSource == TokenSource.COOKIE ? null : token, tokenSource, Map.of(), headers, clientIp, origin, protocol);
-    }
-
-    /** True if the browser would have sent these credentials to any site's request (a cookie authenticates it). */
-    public boolean cookieAuthenticated() {
-        return tokenSource == TokenSource.COOKIE || (token == null && !cookies.isEmpty());
     }
 
     public boolean isEmpty() {

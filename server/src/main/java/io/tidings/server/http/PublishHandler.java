@@ -13,7 +13,6 @@ import io.undertow.util.Headers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * {@code POST /v1/events}: validates the whole body, appends it, and answers only once every event
@@ -23,16 +22,16 @@ import java.util.function.Supplier;
  */
 public final class PublishHandler implements HttpHandler {
     private final EventLog log;
-    private final Supplier<ApiKeys> keys;
+    private final ApiAuth auth;
     private final PublishParser parser;
     private final int maxBodyBytes;
     private final Metrics metrics;
 
-    public PublishHandler(EventLog log, Supplier<ApiKeys> keys, int maxEventBytes, int maxBatchEvents, int maxBodyBytes,
+    public PublishHandler(EventLog log, ApiAuth auth, int maxEventBytes, int maxBatchEvents, int maxBodyBytes,
                           Metrics metrics) {
         this.metrics = metrics;
         this.log = log;
-        this.keys = keys;
+        this.auth = auth;
         this.parser = new PublishParser(maxEventBytes, maxBatchEvents);
         this.maxBodyBytes = maxBodyBytes;
     }
@@ -44,7 +43,7 @@ public final class PublishHandler implements HttpHandler {
             return;
         }
         try {
-            ApiKeys.ApiKey key = HttpAuth.require(exchange, keys.get(), ApiKeys.Scope.PUBLISH);
+            ApiKeys.ApiKey key = auth.require(exchange, ApiKeys.Scope.PUBLISH);
             long declared = exchange.getRequestContentLength();
             if (declared > maxBodyBytes) throw tooLarge();
             exchange.startBlocking();

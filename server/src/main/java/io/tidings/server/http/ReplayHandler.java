@@ -19,7 +19,6 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Deque;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * {@code GET /v1/events?room=R&after=OFFSET|from=ISO&to=ISO&limit=N}: audit replay as NDJSON.
@@ -31,12 +30,12 @@ import java.util.function.Supplier;
  */
 public final class ReplayHandler implements HttpHandler {
     private final EventLog log;
-    private final Supplier<ApiKeys> keys;
+    private final ApiAuth auth;
     private final Metrics metrics;
 
-    public ReplayHandler(EventLog log, Supplier<ApiKeys> keys, Metrics metrics) {
+    public ReplayHandler(EventLog log, ApiAuth auth, Metrics metrics) {
         this.log = log;
-        this.keys = keys;
+        this.auth = auth;
         this.metrics = metrics;
     }
 
@@ -51,7 +50,7 @@ public final class ReplayHandler implements HttpHandler {
         long to, limit;
         ApiKeys.ApiKey key;
         try {
-            key = HttpAuth.require(exchange, keys.get(), ApiKeys.Scope.AUDIT);
+            key = auth.require(exchange, ApiKeys.Scope.AUDIT);
             Map<String, Deque<String>> q = exchange.getQueryParameters();
             room = param(q, "room");
             if (room != null && Rooms.problem(room) != null) throw ApiError.badRequest(Rooms.problem(room));

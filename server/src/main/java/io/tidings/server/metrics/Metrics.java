@@ -234,6 +234,21 @@ public final class Metrics {
         Gauge.builder("tidings_webhook_waiting", waiting).description("Authorization webhook questions waiting for a free slot").register(registry);
     }
 
+    /** An upgrade refused before it happened: reason rate, concurrent, blocked, capacity (HTTP 429) or origin (HTTP 403). */
+    public void connectionRefused(String protocol, String reason) {
+        counter("tidings_connections_refused_total", "WebSocket upgrades refused before the upgrade, by reason",
+                "protocol", protocol, "reason", reason).increment();
+    }
+
+    /** An address was blocked for too many failed authentications. */
+    public void addressBlocked() {
+        counter("tidings_address_blocks_total", "Times a client address was blocked for too many failed authentications").increment();
+    }
+
+    public void bindTrackedAddresses(Supplier<Number> tracked) {
+        Gauge.builder("tidings_tracked_addresses", tracked).description("Client addresses with per-address limit state").register(registry);
+    }
+
     /** A reload of the config file: outcome ok, failed (the old settings stay). */
     public void configReload(String outcome) {
         counter("tidings_config_reloads_total", "Reloads of the config file's keys by outcome", "outcome", outcome).increment();

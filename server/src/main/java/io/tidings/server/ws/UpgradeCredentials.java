@@ -25,7 +25,13 @@ public final class UpgradeCredentials {
 
     /** Everything {@link Credentials} holds, from the upgrade request. */
     public static Credentials capture(HttpServerExchange exchange, CredentialNames names, String clientIp, String protocol) {
-        String cookieHeader = joined(exchange.getRequestHeaders().get(Headers.COOKIE));
+        return capture(exchange, names, clientIp, protocol, false);
+    }
+
+    /** The same, optionally ignoring every cookie (a request from an untrusted origin). */
+    public static Credentials capture(HttpServerExchange exchange, CredentialNames names, String clientIp, String protocol,
+                                      boolean ignoreCookies) {
+        String cookieHeader = ignoreCookies ? null : joined(exchange.getRequestHeaders().get(Headers.COOKIE));
         String token = bearer(exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION));
         Credentials.TokenSource source = Credentials.TokenSource.HEADER;
         if (token == null) {
