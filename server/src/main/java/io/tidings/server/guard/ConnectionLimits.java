@@ -104,6 +104,10 @@ public final class ConnectionLimits {
     /** Takes a connection slot for {@code ip}, or says why not. */
     public Admission admit(String ip) {
         if (exempt(ip)) return new Admission(Slot.NONE, null, 0);
+        if (s.maxConnectionsPerIp() <= 0 && s.connectRatePerIpPerSecond() <= 0) { // nothing to count per connection
+            long blocked = blockedSeconds(ip);
+            return blocked > 0 ? new Admission(null, Refusal.BLOCKED, blocked) : new Admission(Slot.NONE, null, 0);
+        }
         long now = System.nanoTime();
         Entry e = entry(ip, now);
         if (e == null) return new Admission(null, Refusal.CAPACITY, 1);
