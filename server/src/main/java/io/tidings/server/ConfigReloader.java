@@ -39,6 +39,7 @@ final class ConfigReloader {
         this.apply = apply;
         this.metrics = metrics;
         this.applied = Files.readAllBytes(file);
+        metrics.declareConfigReloads();
     }
 
     void check() {

@@ -95,6 +95,7 @@ public final class Gateway implements AutoCloseable {
                 new Cidrs(config.limitExemptCidrs)), metrics);
         Guard guard = new Guard(new ClientAddresses(new Cidrs(config.trustedProxyCidrs)), limits, new OriginPolicy(config.allowedOrigins));
         ApiAuth apiAuth = new ApiAuth(() -> keys, guard.addresses(), limits, metrics);
+        metrics.declareConnectionSecurity(config.cablePath.isEmpty() ? List.of(Metrics.NATIVE) : List.of(Metrics.NATIVE, "actioncable"));
         this.authenticator = new Authenticator(() -> tokens, webhook, limits, metrics, config.credentialsGraceMs);
         CredentialNames credentialNames = new CredentialNames(config.authWebhookCookies, config.authWebhookHeaders);
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens

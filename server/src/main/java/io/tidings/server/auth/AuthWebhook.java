@@ -88,6 +88,7 @@ public final class AuthWebhook implements AutoCloseable {
         });
         this.limiter = new AsyncLimiter(maxConcurrent, queueWaitMs, MAX_QUEUED, timer);
         metrics.bindWebhook(limiter::running, limiter::queued);
+        metrics.declareWebhook();
     }
 
     /**

@@ -104,6 +104,8 @@ public final class JwtKeys implements AutoCloseable {
         });
         publish();
         metrics.bindJwtKeys(() -> current.size());
+        if (!files.isEmpty()) metrics.declareJwtKeys("file");
+        if (url != null) metrics.declareJwtKeys("url");
         if (url != null) {
             try {
                 fetch().get(timeoutMs + 1_000, TimeUnit.MILLISECONDS); // first keys before the first connection, if the issuer is up

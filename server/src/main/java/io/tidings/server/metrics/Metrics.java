@@ -249,6 +249,46 @@ public final class Metrics {
         Gauge.builder("tidings_tracked_addresses", tracked).description("Client addresses with per-address limit state").register(registry);
     }
 
+    /**
+     * Creates the security series at 0 so that rates and alerts see their first increment: refusals
+     * before the upgrade and expiry closes for each protocol, address blocks.
+     */
+    public void declareConnectionSecurity(java.util.List<String> protocols) {
+        for (String p : protocols) {
+            for (String reason : new String[] {"rate", "concurrent", "blocked", "capacity", "origin"}) {
+                counter("tidings_connections_refused_total", "WebSocket upgrades refused before the upgrade, by reason",
+                        "protocol", p, "reason", reason);
+            }
+            counter("tidings_expired_disconnects_total", "Connections closed because their credentials expired (after the grace period)",
+                    "protocol", p);
+        }
+        counter("tidings_address_blocks_total", "Times a client address was blocked for too many failed authentications");
+    }
+
+    /** The webhook's series at 0 (when one is configured). */
+    public void declareWebhook() {
+        for (String kind : new String[] {"connect", "join"}) {
+            for (String outcome : new String[] {"allow", "deny", "error", "timeout", "busy"}) {
+                counter("tidings_webhook_requests_total", "Authorization webhook calls by kind and outcome", "kind", kind, "outcome", outcome);
+            }
+        }
+    }
+
+    /** The key refresh series of a configured source (file, url) at 0. */
+    public void declareJwtKeys(String source) {
+        for (String outcome : new String[] {"ok", "failed"}) {
+            counter("tidings_jwt_key_refreshes_total", "Refreshes of the RS256/ES256 public keys by source and outcome",
+                    "source", source, "outcome", outcome);
+        }
+    }
+
+    /** The config reload series at 0 (when a config file is watched). */
+    public void declareConfigReloads() {
+        for (String outcome : new String[] {"ok", "failed"}) {
+            counter("tidings_config_reloads_total", "Reloads of the config file's keys by outcome", "outcome", outcome);
+        }
+    }
+
     /** A reload of the config file: outcome ok, failed (the old settings stay). */
     public void configReload(String outcome) {
         counter("tidings_config_reloads_total", "Reloads of the config file's keys by outcome", "outcome", outcome).increment();
