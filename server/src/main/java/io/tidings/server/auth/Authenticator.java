@@ -27,6 +27,12 @@ import java.util.function.Supplier;
  * <p>Thread-safe.
  */
 public final class Authenticator {
+    /**
+     * Most joins one connection may have waiting for the webhook at once: one client cannot take
+     * every webhook slot from the others.
+     */
+    public static final int MAX_PENDING_JOINS = 8;
+
     private final Supplier<TokenVerifier> tokens;
     private final AuthWebhook webhook;
     private final ConnectionLimits limits;

@@ -87,6 +87,10 @@ final class NativeSession extends WebSocketSession {
             error("too_many_rooms", "at most " + maxRooms + " rooms per connection", room);
             return;
         }
+        if (!pending.containsKey(room) && pending.size() >= Authenticator.MAX_PENDING_JOINS) {
+            error("too_many_requests", "at most " + Authenticator.MAX_PENDING_JOINS + " joins may wait for authorization at once", room);
+            return;
+        }
         long number = ++joins;
         pending.put(room, number);
         whenDone(auth.mayJoin(principal, room), (answer, failure) -> {

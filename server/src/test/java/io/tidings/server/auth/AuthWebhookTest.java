@@ -248,6 +248,22 @@ class AuthWebhookTest {
     }
 
     @Test
+    void oneConnectionCannotHoldMoreThanAFewJoinsWaitingForTheWebhook() throws Exception {
+        try (TestGateway g = gateway(c -> c.authWebhookMaxConcurrent = 32)) {
+            try (WsClient ws = nativeWithCookie(g, "s-alice")) {
+                assertThat(ws.nextFrame()).contains("\"sub\":\"alice\"");
+                app.delayMs = 1_000;
+                for (int i = 0; i < 10; i++) ws.send("{\"op\":\"join\",\"room\":\"teamspaceA/m" + i + "\"}");
+                List<String> frames = new ArrayList<>();
+                while (frames.stream().filter(f -> f.contains("joined") || f.contains("\"op\":\"error\"")).count() < 10) frames.add(ws.nextFrame());
+                assertThat(frames.stream().filter(f -> f.contains("\"code\":\"too_many_requests\"")).count()).isEqualTo(2);
+                assertThat(frames.stream().filter(f -> f.contains("\"op\":\"joined\"")).count()).isEqualTo(8);
+                assertThat(app.maxInFlight.get()).isLessThanOrEqualTo(Authenticator.MAX_PENDING_JOINS);
+            }
+        }
+    }
+
+    @Test
     void identicalQuestionsInFlightShareOneCall() throws Exception {
         try (TestGateway g = gateway(c -> { })) {
             app.delayMs = 700;

@@ -160,7 +160,8 @@ final class CableSession extends WebSocketSession {
                 return;
             }
             if (pendingSubscribes.containsKey(key)) return; // answered when the authorization arrives
-            if (streaming.size() + awaitingHistory.size() + pendingSubscribes.size() >= maxSubscriptions) {
+            if (streaming.size() + awaitingHistory.size() + pendingSubscribes.size() >= maxSubscriptions
+                    || pendingSubscribes.size() >= Authenticator.MAX_PENDING_JOINS) {
                 send(CableFrames.typed(literal, "reject_subscription"));
                 return;
             }
