@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * The JSON shapes of a stored event, built around the producer's data bytes without re-serialising
@@ -30,9 +31,15 @@ public final class EventJson {
 
     /** {@code {"offset":…,"time":…,"rooms":[…],"type":…,"id":…,"data":…}} followed by a newline. */
     public static byte[] ndjsonLine(Event e) {
+        return ndjsonLine(e, room -> true);
+    }
+
+    /** The same, listing only the rooms {@code shown} accepts (an API key limited to room prefixes). */
+    public static byte[] ndjsonLine(Event e, Predicate<String> shown) {
         StringBuilder b = new StringBuilder(128).append("{\"offset\":\"").append(e.offset())
                 .append("\",\"time\":\"").append(Instant.ofEpochMilli(e.timeMillis())).append("\",\"rooms\":[");
-        for (int i = 0; i < e.rooms().size(); i++) b.append(i == 0 ? "" : ",").append(Json.quote(e.rooms().get(i)));
+        int n = 0;
+        for (String room : e.rooms()) if (shown.test(room)) b.append(n++ == 0 ? "" : ",").append(Json.quote(room));
         b.append("],\"type\":").append(Json.quote(e.type()));
         if (e.producerId() != null) b.append(",\"id\":").append(Json.quote(e.producerId()));
         b.append(",\"data\":");

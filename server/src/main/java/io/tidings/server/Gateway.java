@@ -1,7 +1,16 @@
 package io.tidings.server;
 
 import io.tidings.server.auth.ApiKeys;
+import io.tidings.server.auth.AuthWebhook;
+import io.tidings.server.auth.Authenticator;
+import io.tidings.server.auth.JwtKeys;
 import io.tidings.server.auth.TokenVerifier;
+import io.tidings.server.guard.Cidrs;
+import io.tidings.server.guard.ClientAddresses;
+import io.tidings.server.guard.ConnectionLimits;
+import io.tidings.server.guard.Guard;
+import io.tidings.server.guard.OriginPolicy;
+import io.tidings.server.http.ApiAuth;
 import io.tidings.server.http.ApiError;
 import io.tidings.server.http.HttpMetricsHandler;
 import io.tidings.server.http.PublishHandler;
@@ -11,7 +20,9 @@ import io.tidings.server.hub.Hub;
 import io.tidings.server.hub.HubSettings;
 import io.tidings.server.metrics.Metrics;
 import io.tidings.server.tls.ReloadingKeyManager;
+import io.tidings.server.ws.CredentialNames;
 import io.tidings.server.ws.NativeEndpoint;
+import io.tidings.server.ws.UpgradeGate;
 import io.tidings.server.ws.WebSocketSettings;
 import io.tidings.server.ws.cable.CableEndpoint;
 import io.tidings.server.ws.cable.CableSettings;
@@ -30,6 +41,9 @@ import io.undertow.util.Methods;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -49,6 +63,7 @@ public final class Gateway implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
     static final long RETENTION_INTERVAL_SECONDS = 30;
     static final long METRICS_REFRESH_SECONDS = 5;
+    static final long LIMITS_SWEEP_SECONDS = 10;
 
     private final GatewayConfig config;
     private final EventLog log;
@@ -58,20 +73,36 @@ public final class Gateway implements AutoCloseable {
     private final ScheduledExecutorService maintenance;
     private final DevCredentials devCredentials;
     private final String jwtSecret;
-    private final ApiKeys keys;
+    private volatile ApiKeys keys;
     private final io.tidings.server.ws.socketio.SocketIoEndpoint socketIo;
+    private final Authenticator authenticator;
+    private final JwtKeys jwtKeys;
+    private final AuthWebhook webhook;
+    private final ConnectionLimits limits;
     private final int port;
     private final ReloadingKeyManager tls;
     private boolean closed;
 
     private Gateway(GatewayConfig config) throws IOException {
         this.config = config;
-        boolean needDev = config.jwtSecret.isEmpty() || config.publishKeys.isEmpty() || config.auditKeys.isEmpty();
+        boolean needDev = config.jwtSecret.isEmpty() || !configuredKeys(config).any(ApiKeys.Scope.PUBLISH)
+                || !configuredKeys(config).any(ApiKeys.Scope.AUDIT);
         this.devCredentials = needDev ? DevCredentials.loadOrCreate(config.dataDir) : null;
         this.jwtSecret = config.jwtSecret.isEmpty() ? devCredentials.jwtSecret() : config.jwtSecret;
-        this.keys = new ApiKeys(config.publishKeys.isEmpty() ? List.of(devCredentials.publishKey()) : config.publishKeys,
-                config.auditKeys.isEmpty() ? List.of(devCredentials.auditKey()) : config.auditKeys);
-        TokenVerifier tokens = new TokenVerifier(jwtSecret);
+        this.keys = apiKeys(config);
+        this.jwtKeys = jwtKeys(config, metrics);
+        TokenVerifier tokens = new TokenVerifier(jwtSecret, jwtKeys, config.jwtIssuer, config.jwtAudience);
+        this.webhook = config.authWebhookUrl.isEmpty() ? null : new AuthWebhook(httpUrl("authWebhookUrl", config.authWebhookUrl),
+                config.authWebhookSecret, config.authWebhookTimeoutMs, config.authWebhookCacheTtlMs, config.authWebhookMaxConcurrent,
+                config.authWebhookQueueWaitMs, metrics);
+        this.limits = new ConnectionLimits(new ConnectionLimits.Settings(config.maxConnectionsPerIp, config.connectRatePerIpPerSecond,
+                config.connectBurstPerIp, config.maxAuthFailuresPerIp, config.authFailureWindowMs, config.authFailureBlockMs,
+                new Cidrs(config.limitExemptCidrs)), metrics);
+        Guard guard = new Guard(new ClientAddresses(new Cidrs(config.trustedProxyCidrs)), limits, new OriginPolicy(config.allowedOrigins));
+        ApiAuth apiAuth = new ApiAuth(() -> keys, guard.addresses(), limits, metrics);
+        metrics.declareConnectionSecurity(config.cablePath.isEmpty() ? List.of(Metrics.NATIVE) : List.of(Metrics.NATIVE, "actioncable"));
+        this.authenticator = new Authenticator(() -> tokens, webhook, limits, metrics, config.credentialsGraceMs);
+        CredentialNames credentialNames = new CredentialNames(config.authWebhookCookies, config.authWebhookHeaders);
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
 
         this.log = EventLog.open(LogConfig.at(config.dataDir.resolve("log"))
@@ -92,16 +123,20 @@ public final class Gateway implements AutoCloseable {
         PathHandler routes = Handlers.path()
                 .addPrefixPath(config.socketIoPath, socketIo)
                 .addExactPath("/v1/events", byMethod(
-                        new PublishHandler(log, () -> keys, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
-                        new ReplayHandler(log, () -> keys)))
-                .addExactPath("/v1/ws", Handlers.websocket(new NativeEndpoint(hub, () -> tokens, ws)))
+                        new PublishHandler(log, apiAuth, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
+                        new ReplayHandler(log, apiAuth, metrics)))
+                .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, guard, metrics, true,
+                        Handlers.websocket(new NativeEndpoint(hub, authenticator, ws))))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
                 .addExactPath("/readyz", this::ready)
                 .addExactPath("/metrics", exchange -> {
                     exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_004);
                     exchange.getResponseSender().send(metrics.scrape());
                 });
-        if (!config.cablePath.isEmpty()) routes.addExactPath(config.cablePath, cableEndpoint(config, tokens, cableChannels).handler());
+        if (!config.cablePath.isEmpty()) {
+            routes.addExactPath(config.cablePath, new UpgradeGate("actioncable", authenticator, credentialNames, guard, metrics, true,
+                    cableEndpoint(config, cableChannels).handler()));
+        }
         HttpHandler timed = new HttpMetricsHandler(routes, metrics,
                 List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", config.cablePath, config.socketIoPath));
         this.tls = tlsIdentity(config);
@@ -122,6 +157,12 @@ public final class Gateway implements AutoCloseable {
         });
         maintenance.scheduleWithFixedDelay(this::enforceRetention, 0, RETENTION_INTERVAL_SECONDS, TimeUnit.SECONDS);
         maintenance.scheduleWithFixedDelay(() -> metrics.refreshLog(log), 0, METRICS_REFRESH_SECONDS, TimeUnit.SECONDS);
+        maintenance.scheduleWithFixedDelay(limits::sweep, LIMITS_SWEEP_SECONDS, LIMITS_SWEEP_SECONDS, TimeUnit.SECONDS);
+        if (config.source() != null && config.configReloadIntervalMs > 0) {
+            ConfigReloader reloader = new ConfigReloader(config.source(), System.getenv(), this::reloadKeys, metrics);
+            maintenance.scheduleWithFixedDelay(reloader::check, config.configReloadIntervalMs, config.configReloadIntervalMs,
+                    TimeUnit.MILLISECONDS);
+        }
         if (tls != null) {
             metrics.bindTls(() -> tls.current().leaf());
             maintenance.scheduleWithFixedDelay(this::reloadTls, config.tlsReloadIntervalMs, config.tlsReloadIntervalMs, TimeUnit.MILLISECONDS);
@@ -167,9 +208,58 @@ public final class Gateway implements AutoCloseable {
         return tls;
     }
 
-    private CableEndpoint cableEndpoint(GatewayConfig config, TokenVerifier tokens, ChannelRoutes channels) {
+    /** The RS256/ES256 key sources, or null if none is configured. */
+    private static JwtKeys jwtKeys(GatewayConfig config, Metrics metrics) {
+        if (config.jwtPublicKeyFile.isEmpty() && config.jwksFile.isEmpty() && config.jwksUrl.isEmpty()) return null;
+        URI url = config.jwksUrl.isEmpty() ? null : httpUrl("jwksUrl", config.jwksUrl);
+        return new JwtKeys(config.jwtPublicKeyFile.isEmpty() ? null : Path.of(config.jwtPublicKeyFile),
+                config.jwksFile.isEmpty() ? null : Path.of(config.jwksFile), url, config.jwksRefreshIntervalMs,
+                config.jwksMinRefreshIntervalMs, config.jwksTimeoutMs, metrics);
+    }
+
+    private static URI httpUrl(String setting, String value) {
+        URI url;
+        try {
+            url = URI.create(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(setting + " is not a URL: " + value);
+        }
+        if (!"https".equals(url.getScheme()) && !"http".equals(url.getScheme())) {
+            throw new IllegalArgumentException(setting + " must be an http(s) URL: " + value);
+        }
+        return url;
+    }
+
+    /** The keys the configuration names (apiKeys plus the unrestricted lists), without dev keys. */
+    private static ApiKeys configuredKeys(GatewayConfig config) {
+        return new ApiKeys(config.apiKeys, config.publishKeys, config.auditKeys);
+    }
+
+    /** The API keys in force: the configured ones, plus a dev key for a scope no configured key has. */
+    private ApiKeys apiKeys(GatewayConfig config) {
+        List<ApiKeys.Spec> specs = new ArrayList<>(config.apiKeys);
+        ApiKeys configured = configuredKeys(config);
+        if (devCredentials != null && !configured.any(ApiKeys.Scope.PUBLISH)) {
+            specs.add(new ApiKeys.Spec("dev-publish", devCredentials.publishKey(), List.of(ApiKeys.Scope.PUBLISH), List.of()));
+        }
+        if (devCredentials != null && !configured.any(ApiKeys.Scope.AUDIT)) {
+            specs.add(new ApiKeys.Spec("dev-audit", devCredentials.auditKey(), List.of(ApiKeys.Scope.AUDIT), List.of()));
+        }
+        return new ApiKeys(specs, config.publishKeys, config.auditKeys);
+    }
+
+    /** The config file changed: take its keys (validated first; an invalid set throws and changes nothing). */
+    private void reloadKeys(GatewayConfig changed) {
+        ApiKeys next = apiKeys(changed);
+        ApiKeys previous = keys;
+        keys = next;
+        LOG.info("API keys reloaded from " + changed.source() + ": " + next.keys().stream().map(ApiKeys.ApiKey::name).toList()
+                + " (were " + previous.keys().stream().map(ApiKeys.ApiKey::name).toList() + ")");
+    }
+
+    private CableEndpoint cableEndpoint(GatewayConfig config, ChannelRoutes channels) {
         WebSocketSettings socket = new WebSocketSettings(config.maxInboundFrameBytes, config.cablePingIntervalMs, config.idleTimeoutMs, 256);
-        return new CableEndpoint(hub, () -> tokens, new CableSettings(socket, config.pingIntervalMs, channels, config.cableDisconnectFrames,
+        return new CableEndpoint(hub, authenticator, new CableSettings(socket, config.pingIntervalMs, channels, config.cableDisconnectFrames,
                 config.cableSessionTtlMs, config.cableMaxRestorableSessions));
     }
 
@@ -233,6 +323,10 @@ public final class Gateway implements AutoCloseable {
         return jwtSecret;
     }
 
+    public Authenticator authenticator() {
+        return authenticator;
+    }
+
     public DevCredentials devCredentials() {
         return devCredentials;
     }
@@ -246,6 +340,8 @@ public final class Gateway implements AutoCloseable {
         if (closed) return;
         closed = true;
         maintenance.shutdownNow();
+        if (jwtKeys != null) jwtKeys.close();
+        if (webhook != null) webhook.close();
         hub.shutdown(new CloseReason(CloseReason.Kind.GOING_AWAY, "server shutting down; reconnect and resume"));
         socketIo.close();
         try {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.tidings.server.auth.ApiKeys;
 import io.tidings.server.ws.cable.DisconnectFrames;
 import io.tidings.storage.Durability;
 import io.tidings.storage.RollPeriod;
@@ -101,10 +102,92 @@ public final class GatewayConfig {
     /** How often the two TLS files are re-read; a changed, valid pair replaces the certificate without a restart. */
     public long tlsReloadIntervalMs = 10_000;
 
+    // ---- authentication and authorization (docs/security.md) ----
+
+    /**
+     * A connection whose credentials expire is closed this long after the expiry (native: 4001,
+     * ActionCable: disconnect "unauthorized"); joins are refused from the expiry on.
+     */
+    public long credentialsGraceMs = 30_000;
     /** HS256 secret for subscriber tokens (at least 32 bytes). Empty: dev credentials in the data dir. */
     public String jwtSecret = "";
+    /** PEM file of public keys or certificates (RSA, EC P-256) for RS256/ES256 tokens; re-read when it changes. Empty: none. */
+    public String jwtPublicKeyFile = "";
+    /** JWKS file for RS256/ES256 tokens; re-read when it changes. Empty: none. */
+    public String jwksFile = "";
+    /** JWKS URL (an identity provider's {@code jwks_uri}) for RS256/ES256 tokens. Empty: none (no outbound connection). */
+    public String jwksUrl = "";
+    /** How often {@code jwksUrl} is fetched. */
+    public long jwksRefreshIntervalMs = 5 * 60_000L;
+    /** A token with an unknown {@code kid} refreshes the keys early, at most this often. */
+    public long jwksMinRefreshIntervalMs = 30_000;
+    /** Timeout of one {@code jwksUrl} fetch. */
+    public long jwksTimeoutMs = 5_000;
+    /** Required {@code iss} of RS256/ES256 tokens; empty = not checked. */
+    public String jwtIssuer = "";
+    /** Required {@code aud} of RS256/ES256 tokens; empty = not checked. */
+    public String jwtAudience = "";
+
+    /**
+     * The authorization webhook (docs/security.md): POSTed the credentials a client presents at
+     * connect (to learn who it is) and at joins its grants do not cover (to learn whether it may).
+     * Empty: none (no outbound connection).
+     */
+    public String authWebhookUrl = "";
+    /** Sent to the webhook as {@code Authorization: Bearer <secret>}, so the application knows the call is the gateway's. */
+    public String authWebhookSecret = "";
+    /** Cookies of the upgrade request passed to the webhook (e.g. a session cookie such as {@code connect.sid}). */
+    public List<String> authWebhookCookies = new ArrayList<>();
+    /** Headers of the upgrade request passed to the webhook (e.g. {@code X-Api-Token}). */
+    public List<String> authWebhookHeaders = new ArrayList<>();
+    /** A webhook call that has not answered within this is an error: the client is refused. */
+    public long authWebhookTimeoutMs = 2_000;
+    /** Webhook answers (allow and deny) are reused this long for the same credentials (and room); 0 = never. */
+    public long authWebhookCacheTtlMs = 30_000;
+    /** Most webhook calls in flight at once. */
+    public int authWebhookMaxConcurrent = 16;
+    /** A question that finds every slot taken waits this long for one, then is refused (fail closed). */
+    public long authWebhookQueueWaitMs = 1_000;
+
+    // ---- abuse limits (per client address; 0 = off) ----
+
+    /**
+     * Web origins allowed to open WebSockets that authenticate with cookies (the {@code Authorization}
+     * cookie or {@code authWebhookCookies}): exact origins ({@code https://app.example.com}), wildcard
+     * subdomains ({@code https://*.example.com}) or {@code *}. Empty: the same origin only. Others get 403.
+     */
+    public List<String> allowedOrigins = new ArrayList<>();
+    /** Most WebSocket connections open at once from one address (HTTP 429 above). */
+    public int maxConnectionsPerIp = 1_000;
+    /** Sustained WebSocket upgrades per second from one address (HTTP 429 above). */
+    public double connectRatePerIpPerSecond = 20;
+    /** Upgrades one address may make in a burst before the rate applies. */
+    public int connectBurstPerIp = 200;
+    /** Failed authentications (invalid or denied credentials) from one address within {@code authFailureWindowMs} that block it. */
+    public int maxAuthFailuresPerIp = 20;
+    public long authFailureWindowMs = 60_000;
+    /** How long a blocked address gets HTTP 429 (WebSocket upgrades and the HTTP API). */
+    public long authFailureBlockMs = 60_000;
+    /** Addresses never limited. Default: loopback (local tools; a same-host proxy needs trustedProxyCidrs to be limited per client). */
+    public List<String> limitExemptCidrs = new ArrayList<>(List.of("127.0.0.0/8", "::1/128"));
+    /** Reverse proxies whose {@code X-Forwarded-For} names the client address. Empty: none trusted. */
+    public List<String> trustedProxyCidrs = new ArrayList<>();
+
+    /** Unrestricted publish keys (named {@code publishKeys[i]}). Reloaded from the config file. */
     public List<String> publishKeys = new ArrayList<>();
+    /** Unrestricted audit keys (named {@code auditKeys[i]}). Reloaded from the config file. */
     public List<String> auditKeys = new ArrayList<>();
+    /**
+     * Named HTTP API keys, each with scopes (publish, audit) and optionally limited to room prefixes:
+     * {@code [{name, key, scopes: [publish, audit], rooms: [prefix, …]}]}. Reloaded from the config
+     * file. Environment: a JSON array.
+     */
+    public List<ApiKeys.Spec> apiKeys = new ArrayList<>();
+    /** How often the config file is checked for new keys ({@code apiKeys}, {@code publishKeys}, {@code auditKeys}); 0 = never. */
+    public long configReloadIntervalMs = 5_000;
+
+    /** The YAML file this config was loaded from (null: none); not a setting. */
+    private Path source;
 
     private static ObjectMapper yaml() {
         return new ObjectMapper(new YAMLFactory())
@@ -116,6 +199,7 @@ public final class GatewayConfig {
     /** Defaults, then the YAML file if given, then the environment. */
     public static GatewayConfig load(Path file, Map<String, String> env) throws IOException {
         GatewayConfig c = new GatewayConfig();
+        c.source = file;
         ObjectMapper mapper = yaml();
         if (file != null) {
             try {
@@ -129,7 +213,9 @@ public final class GatewayConfig {
             if (Modifier.isStatic(f.getModifiers())) continue;
             String value = env.get(envName(f.getName()));
             if (value == null) continue;
-            fromEnv.put(f.getName(), List.class.isAssignableFrom(f.getType())
+            fromEnv.put(f.getName(), List.class.isAssignableFrom(f.getType()) && value.trim().startsWith("[")
+                    ? json(f.getName(), value)
+                    : List.class.isAssignableFrom(f.getType())
                     ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList()
                     : Map.class.isAssignableFrom(f.getType()) ? envMap(f.getName(), value) : value);
         }
@@ -141,6 +227,26 @@ public final class GatewayConfig {
             }
         }
         return c;
+    }
+
+    /** A list given as a JSON array (needed for lists of objects, such as {@code apiKeys}). */
+    private static Object json(String field, String value) {
+        try {
+            return new ObjectMapper().readTree(value);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("bad TIDINGS_* environment variable: " + envName(field) + " is not a JSON array");
+        }
+    }
+
+    /** The YAML file this configuration was loaded from, or null. */
+    public Path source() {
+        return source;
+    }
+
+    /** Makes {@code file} the source (the file watched for key reloads). */
+    public GatewayConfig withSource(Path file) {
+        this.source = file;
+        return this;
     }
 
     /** {@code k=v,k2=v2} → a map, in order. */

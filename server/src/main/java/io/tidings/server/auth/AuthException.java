@@ -1,9 +1,23 @@
 package io.tidings.server.auth;
 
-/** Credentials are missing, malformed, badly signed or expired. The message is safe to show the client. */
+/**
+ * Credentials were not accepted. The message is safe to show the client (it never echoes a secret).
+ * Immutable.
+ */
 public final class AuthException extends Exception {
-    /** Why, as a metric label. */
-    public enum Reason { MISSING, INVALID, EXPIRED }
+    /** Why, also the {@code reason} label of {@code tidings_auth_failures_total}. */
+    public enum Reason {
+        /** No credentials were presented. */
+        MISSING,
+        /** Malformed, badly signed, wrong issuer/audience, or signed by an unknown key. */
+        INVALID,
+        /** Valid once, expired now. */
+        EXPIRED,
+        /** The authorization webhook answered that these credentials are not accepted. */
+        DENIED,
+        /** The authorization webhook failed, timed out or was too busy: denied, but worth retrying later. */
+        UNAVAILABLE
+    }
 
     private final Reason reason;
 
@@ -18,5 +32,10 @@ public final class AuthException extends Exception {
 
     public String label() {
         return reason.name().toLowerCase();
+    }
+
+    /** True if presenting these credentials again may work later (the authorizer was unavailable). */
+    public boolean retryable() {
+        return reason == Reason.UNAVAILABLE;
     }
 }

@@ -9,11 +9,19 @@ import io.undertow.util.Headers;
 public final class ApiError extends Exception {
     private final int status;
     private final String code;
+    private long retryAfterSeconds;
 
     public ApiError(int status, String code, String message) {
         super(message, null, false, false);
         this.status = status;
         this.code = code;
+    }
+
+    /** 429 with a Retry-After header. */
+    public static ApiError tooManyRequests(String message, long retryAfterSeconds) {
+        ApiError e = new ApiError(429, "too_many_requests", message);
+        e.retryAfterSeconds = retryAfterSeconds;
+        return e;
     }
 
     public static ApiError badRequest(String message) {
@@ -36,6 +44,7 @@ public final class ApiError extends Exception {
         exchange.setStatusCode(status);
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
         if (status == 401) exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer");
+        if (retryAfterSeconds > 0) exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Long.toString(retryAfterSeconds));
         exchange.getResponseSender().send(body());
     }
 }

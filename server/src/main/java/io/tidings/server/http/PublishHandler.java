@@ -13,24 +13,25 @@ import io.undertow.util.Headers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * {@code POST /v1/events}: validates the whole body, appends it, and answers only once every event
- * is committed, with the offsets in order. Runs on a worker thread (appends may wait for msync).
+ * is committed, with the offsets in order. A key limited to room prefixes may only publish events
+ * whose rooms all lie within them (403 and nothing appended otherwise). Runs on a worker thread
+ * (appends may wait for msync).
  */
 public final class PublishHandler implements HttpHandler {
     private final EventLog log;
-    private final Supplier<ApiKeys> keys;
+    private final ApiAuth auth;
     private final PublishParser parser;
     private final int maxBodyBytes;
     private final Metrics metrics;
 
-    public PublishHandler(EventLog log, Supplier<ApiKeys> keys, int maxEventBytes, int maxBatchEvents, int maxBodyBytes,
+    public PublishHandler(EventLog log, ApiAuth auth, int maxEventBytes, int maxBatchEvents, int maxBodyBytes,
                           Metrics metrics) {
         this.metrics = metrics;
         this.log = log;
-        this.keys = keys;
+        this.auth = auth;
         this.parser = new PublishParser(maxEventBytes, maxBatchEvents);
         this.maxBodyBytes = maxBodyBytes;
     }
@@ -42,13 +43,25 @@ public final class PublishHandler implements HttpHandler {
             return;
         }
         try {
-            HttpAuth.require(exchange, keys.get(), ApiKeys.Scope.PUBLISH);
+            ApiKeys.ApiKey key = auth.require(exchange, ApiKeys.Scope.PUBLISH);
             long declared = exchange.getRequestContentLength();
             if (declared > maxBodyBytes) throw tooLarge();
             exchange.startBlocking();
             byte[] body = readBody(exchange.getInputStream());
             boolean[] single = new boolean[1];
             List<NewEvent> events = parser.parse(body, single);
+            if (key.restricted()) {
+                // the whole batch or nothing: one room outside the key's prefixes refuses it all
+                for (NewEvent e : events) {
+                    for (String room : e.rooms()) {
+                        if (!key.allowsRoom(room)) {
+                            metrics.apiKeyRefused(key.name(), "publish");
+                            throw new ApiError(403, "forbidden", "key '" + key.name() + "' may not publish to room " + room);
+                        }
+                    }
+                }
+            }
+            metrics.apiKeyUsed(key.name(), "publish");
             List<Appended> appended;
             long start = System.nanoTime();
             try {

@@ -3,6 +3,7 @@ package io.tidings.server.http;
 import io.tidings.server.EventJson;
 import io.tidings.server.auth.ApiKeys;
 import io.tidings.server.hub.Rooms;
+import io.tidings.server.metrics.Metrics;
 import io.tidings.storage.Cursor;
 import io.tidings.storage.Event;
 import io.tidings.storage.EventLog;
@@ -18,21 +19,24 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Deque;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * {@code GET /v1/events?room=R&after=OFFSET|from=ISO&to=ISO&limit=N}: audit replay as NDJSON.
  * Streams from a log cursor straight to the response, so memory stays bounded whatever the range.
  * A room includes its sub-rooms. {@code after} older than retention answers 410 with the first
- * available offset rather than a silently shortened history.
+ * available offset rather than a silently shortened history. A key limited to room prefixes reads
+ * only within them: a {@code room} outside is refused (403); without {@code room} it gets the
+ * events with at least one permitted room, and sees only those rooms of each event.
  */
 public final class ReplayHandler implements HttpHandler {
     private final EventLog log;
-    private final Supplier<ApiKeys> keys;
+    private final ApiAuth auth;
+    private final Metrics metrics;
 
-    public ReplayHandler(EventLog log, Supplier<ApiKeys> keys) {
+    public ReplayHandler(EventLog log, ApiAuth auth, Metrics metrics) {
         this.log = log;
-        this.keys = keys;
+        this.auth = auth;
+        this.metrics = metrics;
     }
 
     @Override
@@ -44,11 +48,17 @@ public final class ReplayHandler implements HttpHandler {
         Cursor cursor;
         String room;
         long to, limit;
+        ApiKeys.ApiKey key;
         try {
-            HttpAuth.require(exchange, keys.get(), ApiKeys.Scope.AUDIT);
+            key = auth.require(exchange, ApiKeys.Scope.AUDIT);
             Map<String, Deque<String>> q = exchange.getQueryParameters();
             room = param(q, "room");
             if (room != null && Rooms.problem(room) != null) throw ApiError.badRequest(Rooms.problem(room));
+            if (room != null && !key.allowsRoom(room)) {
+                metrics.apiKeyRefused(key.name(), "audit");
+                throw new ApiError(403, "forbidden", "key '" + key.name() + "' may not read room " + room);
+            }
+            metrics.apiKeyUsed(key.name(), "audit");
             String after = param(q, "after"), from = param(q, "from");
             if (after != null && from != null) throw ApiError.badRequest("give after or from, not both");
             to = param(q, "to") == null ? Long.MAX_VALUE : time(param(q, "to"), "to");
@@ -81,7 +91,8 @@ public final class ReplayHandler implements HttpHandler {
             long sent = 0;
             for (Event e = cursor.next(); e != null && sent < limit && e.timeMillis() < to; e = cursor.next()) {
                 if (room != null && !Rooms.anyWithin(e.rooms(), room)) continue;
-                out.write(EventJson.ndjsonLine(e));
+                if (!key.allowsAny(e.rooms())) continue;
+                out.write(key.restricted() ? EventJson.ndjsonLine(e, key::allowsRoom) : EventJson.ndjsonLine(e));
                 sent++;
             }
         }

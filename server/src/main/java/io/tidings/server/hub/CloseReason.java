@@ -8,8 +8,13 @@ public record CloseReason(Kind kind, String message) {
     public enum Kind {
         /** Server shutting down: reconnect (elsewhere) and resume. */
         GOING_AWAY,
-        /** Credentials missing, invalid or expired. */
+        /** Credentials missing, invalid or refused. */
         UNAUTHORIZED,
+        /**
+         * The credentials the connection was opened with expired (closed after the grace period, or
+         * at a join after the expiry): reconnect with fresh credentials.
+         */
+        EXPIRED,
         /** The client read nothing for too long: reconnect and resume from the last offset. */
         SLOW_CONSUMER,
         /** No frame from the client within the idle timeout. */

@@ -25,7 +25,7 @@ import java.util.logging.Logger;
  * Connects the log to the sessions. One dispatcher thread tails the log and offers each committed
  * event to the live sessions subscribed to one of its rooms (or a room above it); sessions that
  * fell behind or are replaying read the log themselves on the catch-up pool. A ticker closes slow
- * and idle clients and drives heartbeats.
+ * and idle clients and those whose credentials expired, and drives heartbeats.
  *
  * <p>Thread safety: thread-safe. The room index is a concurrent map; sessions guard themselves.
  */
@@ -201,9 +201,13 @@ public final class Hub implements AutoCloseable {
 
     private void tick() {
         long now = System.nanoTime();
+        long nowMillis = System.currentTimeMillis();
         for (Session s : sessions) {
             try {
-                if (s.isStalled(now)) {
+                if (s.credentialsExpired(nowMillis)) {
+                    metrics.expiredDisconnect(s.protocol());
+                    s.close(new CloseReason(CloseReason.Kind.EXPIRED, "token expired"));
+                } else if (s.isStalled(now)) {
                     metrics.slowClientDisconnect(s.protocol());
                     s.close(new CloseReason(CloseReason.Kind.SLOW_CONSUMER, "slow consumer: reconnect and resume from your last offset"));
                 } else {

@@ -60,6 +60,7 @@ public abstract class Session {
     private volatile long stalledSinceNanos; // when the queue last went from empty to non-empty, or last drained a frame
     private final Frames catchUpFrames = new Frames();
     private long lastDeliveredTimeMillis;
+    private volatile long closeAtMillis = Long.MAX_VALUE;
 
     void attach(Hub hub) {
         this.hub = hub;
@@ -88,6 +89,21 @@ public abstract class Session {
 
     /** Called about once a second by the hub: heartbeats, idle checks. */
     protected void tick(long nowNanos) {}
+
+    /**
+     * The hub's ticker closes this session with {@link CloseReason.Kind#EXPIRED} once the wall clock
+     * passes {@code atMillis} (the credentials' expiry plus the grace period, see
+     * {@code Principal.closeAtMillis()}); Long.MAX_VALUE = never. Set it when the session is
+     * authenticated, again when it re-authenticates. Any thread.
+     */
+    public final void closeAt(long atMillis) {
+        closeAtMillis = atMillis;
+    }
+
+    /** True once the time set with {@link #closeAt} has passed. */
+    final boolean credentialsExpired(long nowMillis) {
+        return nowMillis >= closeAtMillis;
+    }
 
     // ---- used by protocol adapters ----------------------------------------------------------
 

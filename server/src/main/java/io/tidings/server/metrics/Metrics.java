@@ -59,6 +59,7 @@ public final class Metrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, AtomicLong> connections = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Timer> webhookTimers = new ConcurrentHashMap<>();
     private final Timer appendLatency;
     private final Timer deliveryLatency;
     private final DistributionSummary lagEvents;
@@ -269,13 +270,127 @@ public final class Metrics {
         counter(FELL_BEHIND, FELL_BEHIND_HELP).increment();
     }
 
-    /** reason: missing, invalid, expired. */
+    /** Connections closed by the ticker because their credentials expired (after the grace period). */
+    public void expiredDisconnect(String protocol) {
+        counter("tidings_expired_disconnects_total", "Connections closed because their credentials expired (after the grace period)",
+                "protocol", protocol).increment();
+    }
+
+    /** reason: missing, invalid, expired, denied, unavailable. */
     public void authFailure(String protocol, String reason) {
         authFailures(protocol, reason).increment();
     }
 
     private Counter authFailures(String protocol, String reason) {
         return counter("tidings_auth_failures_total", "Rejected credentials", "protocol", protocol, "reason", reason);
+    }
+
+    /** An API request authorized by key {@code name} (configured names only: bounded). scope: publish, audit. */
+    public void apiKeyUsed(String name, String scope) {
+        counter("tidings_api_key_requests_total", "HTTP API requests by key name and scope",
+                "key", name, "scope", scope, "outcome", "ok").increment();
+    }
+
+    /** An API request refused because a room lies outside the key's prefixes. */
+    public void apiKeyRefused(String name, String scope) {
+        counter("tidings_api_key_requests_total", "HTTP API requests by key name and scope",
+                "key", name, "scope", scope, "outcome", "forbidden_room").increment();
+    }
+
+    /** A refresh of the JWT public keys: source file or url; outcome ok, failed. */
+    public void jwtKeysRefresh(String source, String outcome) {
+        counter("tidings_jwt_key_refreshes_total", "Refreshes of the RS256/ES256 public keys by source and outcome",
+                "source", source, "outcome", outcome).increment();
+    }
+
+    public void bindJwtKeys(Supplier<Number> keys) {
+        Gauge.builder("tidings_jwt_public_keys", keys).description("Public keys currently accepted for RS256/ES256 tokens").register(registry);
+    }
+
+    /**
+     * A call of the authorization webhook: kind connect, join; outcome allow, deny, error, timeout,
+     * busy (refused without a call: too many in flight).
+     */
+    public void webhookRequest(String kind, String outcome, long nanos) {
+        counter("tidings_webhook_requests_total", "Authorization webhook calls by kind and outcome",
+                "kind", kind, "outcome", outcome).increment();
+        if (!outcome.equals("busy")) {
+            webhookTimers.computeIfAbsent(kind, k -> Timer.builder("tidings_webhook_request_seconds")
+                    .description("Authorization webhook call duration").tag("kind", k)
+                    .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                    .maximumExpectedValue(Duration.ofSeconds(30)).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** result: hit, miss. */
+    public void webhookCache(String kind, String result) {
+        counter("tidings_webhook_cache_total", "Authorization webhook questions answered from the cache (hit) or not (miss)",
+                "kind", kind, "result", result).increment();
+    }
+
+    public void bindWebhook(Supplier<Number> inFlight, Supplier<Number> waiting) {
+        Gauge.builder("tidings_webhook_in_flight", inFlight).description("Authorization webhook calls in flight").register(registry);
+        Gauge.builder("tidings_webhook_waiting", waiting).description("Authorization webhook questions waiting for a free slot").register(registry);
+    }
+
+    /** An upgrade refused before it happened: reason rate, concurrent, blocked, capacity (HTTP 429) or origin (HTTP 403). */
+    public void connectionRefused(String protocol, String reason) {
+        counter("tidings_connections_refused_total", "WebSocket upgrades refused before the upgrade, by reason",
+                "protocol", protocol, "reason", reason).increment();
+    }
+
+    /** An address was blocked for too many failed authentications. */
+    public void addressBlocked() {
+        counter("tidings_address_blocks_total", "Times a client address was blocked for too many failed authentications").increment();
+    }
+
+    public void bindTrackedAddresses(Supplier<Number> tracked) {
+        Gauge.builder("tidings_tracked_addresses", tracked).description("Client addresses with per-address limit state").register(registry);
+    }
+
+    /**
+     * Creates the security series at 0 so that rates and alerts see their first increment: refusals
+     * before the upgrade and expiry closes for each protocol, address blocks.
+     */
+    public void declareConnectionSecurity(java.util.List<String> protocols) {
+        for (String p : protocols) {
+            for (String reason : new String[] {"rate", "concurrent", "blocked", "capacity", "origin"}) {
+                counter("tidings_connections_refused_total", "WebSocket upgrades refused before the upgrade, by reason",
+                        "protocol", p, "reason", reason);
+            }
+            counter("tidings_expired_disconnects_total", "Connections closed because their credentials expired (after the grace period)",
+                    "protocol", p);
+        }
+        counter("tidings_address_blocks_total", "Times a client address was blocked for too many failed authentications");
+    }
+
+    /** The webhook's series at 0 (when one is configured). */
+    public void declareWebhook() {
+        for (String kind : new String[] {"connect", "join"}) {
+            for (String outcome : new String[] {"allow", "deny", "error", "timeout", "busy"}) {
+                counter("tidings_webhook_requests_total", "Authorization webhook calls by kind and outcome", "kind", kind, "outcome", outcome);
+            }
+        }
+    }
+
+    /** The key refresh series of a configured source (file, url) at 0. */
+    public void declareJwtKeys(String source) {
+        for (String outcome : new String[] {"ok", "failed"}) {
+            counter("tidings_jwt_key_refreshes_total", "Refreshes of the RS256/ES256 public keys by source and outcome",
+                    "source", source, "outcome", outcome);
+        }
+    }
+
+    /** The config reload series at 0 (when a config file is watched). */
+    public void declareConfigReloads() {
+        for (String outcome : new String[] {"ok", "failed"}) {
+            counter("tidings_config_reloads_total", "Reloads of the config file's keys by outcome", "outcome", outcome);
+        }
+    }
+
+    /** A reload of the config file: outcome ok, failed (the old settings stay). */
+    public void configReload(String outcome) {
+        counter("tidings_config_reloads_total", "Reloads of the config file's keys by outcome", "outcome", outcome).increment();
     }
 
     public Timer httpTimer(String route, String method, int status) {

@@ -1,8 +1,7 @@
 package io.tidings.server.ws;
 
 import io.tidings.server.auth.AuthException;
-import io.tidings.server.auth.Grants;
-import io.tidings.server.auth.TokenVerifier;
+import io.tidings.server.auth.Authenticator;
 import io.tidings.server.hub.Hub;
 import io.undertow.websockets.WebSocketConnectionCallback;
 import io.undertow.websockets.core.WebSocketChannel;
@@ -10,34 +9,37 @@ import io.undertow.websockets.core.WebSockets;
 import io.undertow.websockets.spi.WebSocketHttpExchange;
 import org.xnio.IoUtils;
 
-import java.util.function.Supplier;
+import java.util.concurrent.TimeUnit;
 
-/** Accepts {@code /v1/ws} connections: authenticates the upgrade, then hands the socket to a {@link NativeSession}. */
+/**
+ * Accepts {@code /v1/ws} connections (behind an {@link UpgradeGate} that authenticated the
+ * upgrade): a client without accepted credentials is closed with 4001 (1013 if the authorization
+ * webhook could not answer), the others are handed to a {@link NativeSession}.
+ */
 public final class NativeEndpoint implements WebSocketConnectionCallback {
     private final Hub hub;
-    private final Supplier<TokenVerifier> tokens;
+    private final Authenticator auth;
     private final WebSocketSettings settings;
 
-    public NativeEndpoint(Hub hub, Supplier<TokenVerifier> tokens, WebSocketSettings settings) {
+    public NativeEndpoint(Hub hub, Authenticator auth, WebSocketSettings settings) {
         this.hub = hub;
-        this.tokens = tokens;
+        this.auth = auth;
         this.settings = settings;
     }
 
     @Override
     public void onConnect(WebSocketHttpExchange exchange, WebSocketChannel channel) {
-        Grants grants;
-        try {
-            grants = tokens.get().verify(UpgradeCredentials.token(exchange));
-        } catch (AuthException e) {
-            hub.metrics().authFailure("native", e.label());
-            WebSockets.sendClose(NativeCloseCodes.UNAUTHORIZED, e.getMessage(), channel, null);
-            channel.getIoThread().executeAfter(() -> IoUtils.safeClose(channel), 3, java.util.concurrent.TimeUnit.SECONDS);
+        UpgradeGate.Upgrade up = UpgradeGate.connected(exchange, channel);
+        if (up.principal() == null) {
+            AuthException e = up.failure() != null ? up.failure() : new AuthException(AuthException.Reason.MISSING, "missing token");
+            WebSockets.sendClose(e.retryable() ? NativeCloseCodes.TRY_AGAIN_LATER : NativeCloseCodes.UNAUTHORIZED, e.getMessage(), channel, null);
+            channel.getIoThread().executeAfter(() -> IoUtils.safeClose(channel), 3, TimeUnit.SECONDS);
             channel.resumeReceives();
             return;
         }
-        NativeSession session = new NativeSession(channel, settings, grants);
+        NativeSession session = new NativeSession(channel, settings, up.principal(), auth);
         hub.open(session);
+        session.closeAt(up.principal().closeAtMillis());
         session.welcome();
     }
 }

@@ -2,7 +2,9 @@ package io.tidings.server.ws;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.server.EventJson;
-import io.tidings.server.auth.Grants;
+import io.tidings.server.auth.Authenticator;
+import io.tidings.server.auth.JoinDecision;
+import io.tidings.server.auth.Principal;
 import io.tidings.server.http.Json;
 import io.tidings.server.hub.CloseReason;
 import io.tidings.server.hub.Frames;
@@ -15,27 +17,40 @@ import io.tidings.storage.Offset;
 import io.undertow.websockets.core.WebSocketChannel;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The native protocol on {@code /v1/ws} (every frame is documented in docs/protocol.md): JSON
  * objects with an {@code op}; {@code join} (live, or resuming {@code after} an offset), {@code leave},
  * {@code ping}. Errors answer with an {@code error} frame and keep the connection.
+ *
+ * <p>A join is authorized by the {@link Authenticator}; when that needs the webhook, the join is
+ * pending until the answer arrives (a {@code leave} of the room, or a newer join of it, cancels it).
+ *
+ * <p>Thread safety: commands and authorization answers run on the connection's I/O thread;
+ * {@code pending} is only used there.
  */
 final class NativeSession extends WebSocketSession {
-    private final Grants grants;
+    private final Principal principal;
+    private final Authenticator auth;
     private final int maxRooms;
+    /** Joins waiting for an authorization answer: room → the join's number. I/O thread only. */
+    private final Map<String, Long> pending = new HashMap<>();
+    private long joins;
 
-    NativeSession(WebSocketChannel channel, WebSocketSettings settings, Grants grants) {
+    NativeSession(WebSocketChannel channel, WebSocketSettings settings, Principal principal, Authenticator auth) {
         super(channel, settings);
-        this.grants = grants;
+        this.principal = principal;
+        this.auth = auth;
         this.maxRooms = settings.maxRoomsPerConnection();
     }
 
     void welcome() {
         Offset head = hub().log().head();
         sendNow("{\"op\":\"welcome\",\"epoch\":" + Json.quote(head.epoch()) + ",\"offset\":\"" + head
-                + "\",\"sub\":" + Json.quote(grants.subject()) + "}");
+                + "\",\"sub\":" + Json.quote(principal.subject()) + "}");
         startReceiving();
     }
 
@@ -63,19 +78,38 @@ final class NativeSession extends WebSocketSession {
     private void join(JsonNode frame) {
         String room = room(frame);
         if (room == null) return;
-        if (grants.expiresAtMillis() <= System.currentTimeMillis()) {
-            close(new CloseReason(CloseReason.Kind.UNAUTHORIZED, "token expired"));
+        if (principal.expired(System.currentTimeMillis())) {
+            close(new CloseReason(CloseReason.Kind.EXPIRED, "token expired"));
             return;
         }
-        if (!grants.allows(room)) {
-            hub().metrics().join(protocol(), "forbidden");
-            error("forbidden", "your token does not grant room " + room, room);
-            return;
-        }
-        if (subscriptions().size() >= maxRooms && subscriptions().stream().noneMatch(s -> s.room().equals(room))) {
+        boolean member = subscriptions().stream().anyMatch(s -> s.room().equals(room)) || pending.containsKey(room);
+        if (!member && subscriptions().size() + pending.size() >= maxRooms) {
             error("too_many_rooms", "at most " + maxRooms + " rooms per connection", room);
             return;
         }
+        if (!pending.containsKey(room) && pending.size() >= Authenticator.MAX_PENDING_JOINS) {
+            error("too_many_requests", "at most " + Authenticator.MAX_PENDING_JOINS + " joins may wait for authorization at once", room);
+            return;
+        }
+        long number = ++joins;
+        pending.put(room, number);
+        whenDone(auth.mayJoin(principal, room), (answer, failure) -> {
+            JoinDecision decision = JoinDecision.orUnavailable(answer);
+            if (!pending.remove(room, number)) return; // left, or joined again, meanwhile
+            if (principal.expired(System.currentTimeMillis())) {
+                close(new CloseReason(CloseReason.Kind.EXPIRED, "token expired"));
+                return;
+            }
+            if (!decision.allowed()) {
+                hub().metrics().join(protocol(), decision.label());
+                error(decision.code(), decision.message(), room);
+                return;
+            }
+            subscribe(room, frame);
+        });
+    }
+
+    private void subscribe(String room, JsonNode frame) {
         JsonNode afterNode = frame.get("after");
         Offset after = null;
         String malformed = null;
@@ -105,7 +139,8 @@ final class NativeSession extends WebSocketSession {
     private void leave(JsonNode frame) {
         String room = room(frame);
         if (room == null) return;
-        if (!leave(room)) {
+        boolean wasPending = pending.remove(room) != null;
+        if (!leave(room) && !wasPending) {
             error("not_joined", "not in room " + room, room);
             return;
         }

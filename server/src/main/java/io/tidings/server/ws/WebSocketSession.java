@@ -13,7 +13,9 @@ import org.xnio.IoUtils;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 /**
  * A {@link Session} over an Undertow WebSocket: sends frames with completion accounting, receives
@@ -133,6 +135,33 @@ public abstract class WebSocketSession extends Session {
                 IoUtils.safeClose(ch);
             }
         });
+    }
+
+    /**
+     * Runs {@code then} with the outcome of {@code stage}: at once if it is already complete (a
+     * granted room, a JWT, a cached answer), otherwise later on this connection's I/O thread, where
+     * the protocol's commands run, so adapters keep one thread for their state. Not run if the
+     * connection is closing by then.
+     */
+    protected final <T> void whenDone(CompletableFuture<T> stage, BiConsumer<T, Throwable> then) {
+        if (stage.isDone()) {
+            complete(stage, then);
+            return;
+        }
+        stage.whenComplete((v, e) -> channel.getIoThread().execute(() -> {
+            if (!closing) complete(stage, then);
+        }));
+    }
+
+    private static <T> void complete(CompletableFuture<T> done, BiConsumer<T, Throwable> then) {
+        T value;
+        try {
+            value = done.join();
+        } catch (RuntimeException e) {
+            then.accept(null, e);
+            return;
+        }
+        then.accept(value, null);
     }
 
     /** Sends text outside the event stream's ordering (rarely needed: prefer {@link #send}). */

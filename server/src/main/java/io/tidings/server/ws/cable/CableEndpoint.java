@@ -1,12 +1,11 @@
 package io.tidings.server.ws.cable;
 
 import io.tidings.server.auth.AuthException;
-import io.tidings.server.auth.Grants;
-import io.tidings.server.auth.TokenVerifier;
-import io.tidings.server.hub.CloseReason;
+import io.tidings.server.auth.Authenticator;
 import io.tidings.server.hub.Hub;
 import io.tidings.server.ws.NativeCloseCodes;
 import io.tidings.server.ws.UpgradeCredentials;
+import io.tidings.server.ws.UpgradeGate;
 import io.undertow.server.HttpHandler;
 import io.undertow.websockets.WebSocketConnectionCallback;
 import io.undertow.websockets.WebSocketProtocolHandshakeHandler;
@@ -23,13 +22,12 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 /**
- * Accepts ActionCable connections ({@code /cable} by default): negotiates the subprotocol,
- * authenticates the upgrade (the {@code Authorization} cookie, as the Lessy client sends it, or
- * the other credentials of {@link UpgradeCredentials}), then hands the socket to a
- * {@link CableSession}.
+ * Accepts ActionCable connections ({@code /cable} by default): negotiates the subprotocol, takes the
+ * outcome of the {@link UpgradeGate}'s authentication (the {@code Authorization} cookie, as the
+ * Lessy client sends it, or the other credentials of {@link UpgradeCredentials}), then hands the
+ * socket to a {@link CableSession}.
  *
  * <p>Subprotocols: ActionCable clients offer {@code actioncable-v1-json, actioncable-unsupported}
  * and close at once unless the answer is {@code actioncable-v1-json}; AnyCable clients in extended
@@ -42,13 +40,13 @@ public final class CableEndpoint implements WebSocketConnectionCallback {
     static final String RESTORE_SID_HEADER = "X-ANYCABLE-RESTORE-SID";
 
     private final Hub hub;
-    private final Supplier<TokenVerifier> tokens;
+    private final Authenticator auth;
     private final CableSettings settings;
     private final RestorableSessions restorable;
 
-    public CableEndpoint(Hub hub, Supplier<TokenVerifier> tokens, CableSettings settings) {
+    public CableEndpoint(Hub hub, Authenticator auth, CableSettings settings) {
         this.hub = hub;
-        this.tokens = tokens;
+        this.auth = auth;
         this.settings = settings;
         this.restorable = new RestorableSessions(settings.sessionTtlMs(), settings.maxRestorableSessions());
         hub.metrics().protocol(CableSession.METRIC_LABEL, true);
@@ -69,12 +67,11 @@ public final class CableEndpoint implements WebSocketConnectionCallback {
             return;
         }
         boolean extended = CableSession.EXTENDED_PROTOCOL.equals(subprotocol);
-        Grants grants;
-        try {
-            grants = tokens.get().verify(UpgradeCredentials.token(exchange));
-        } catch (AuthException e) {
-            hub.metrics().authFailure(CableSession.METRIC_LABEL, e.label());
-            close(channel, settings.disconnectFrames().unauthorized(), NativeCloseCodes.of(CloseReason.Kind.UNAUTHORIZED), e.getMessage());
+        UpgradeGate.Upgrade up = UpgradeGate.connected(exchange, channel);
+        if (up.principal() == null) {
+            AuthException e = up.failure() != null ? up.failure() : new AuthException(AuthException.Reason.MISSING, "missing token");
+            if (e.retryable()) close(channel, settings.disconnectFrames().unavailable(), NativeCloseCodes.TRY_AGAIN_LATER, e.getMessage());
+            else close(channel, settings.disconnectFrames().unauthorized(), NativeCloseCodes.UNAUTHORIZED, e.getMessage());
             return;
         }
         String restoreSid = null;
@@ -82,8 +79,9 @@ public final class CableEndpoint implements WebSocketConnectionCallback {
             restoreSid = UpgradeCredentials.query(exchange, "sid");
             if (restoreSid == null) restoreSid = exchange.getRequestHeader(RESTORE_SID_HEADER);
         }
-        CableSession session = new CableSession(channel, grants, settings, restorable, extended);
+        CableSession session = new CableSession(channel, up.principal(), auth, settings, restorable, extended);
         hub.open(session);
+        session.closeAt(up.principal().closeAtMillis());
         session.welcome(restoreSid);
     }
 

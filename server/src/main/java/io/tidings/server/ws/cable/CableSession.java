@@ -1,7 +1,9 @@
 package io.tidings.server.ws.cable;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tidings.server.auth.Grants;
+import io.tidings.server.auth.Authenticator;
+import io.tidings.server.auth.JoinDecision;
+import io.tidings.server.auth.Principal;
 import io.tidings.server.hub.CloseReason;
 import io.tidings.server.hub.Frames;
 import io.tidings.server.hub.JoinResult;
@@ -39,7 +41,11 @@ import java.util.logging.Logger;
  * {@code pong}, unknown ones) are ignored, as Rails ignores actions a channel does not define:
  * Tidings channels only stream.
  *
- * <p>Thread safety: commands arrive on the connection's I/O thread one at a time; the maps below
+ * <p>Subscriptions are authorized by the {@link Authenticator}; one that needs the webhook's answer is
+ * pending until it arrives (a duplicate subscribe waits for the same answer; unsubscribe cancels).
+ *
+ * <p>Thread safety: commands and authorization answers arrive on the connection's I/O thread one at a
+ * time ({@code pendingSubscribes} is only used there); the maps below
  * are guarded by the session lock ({@code this}, shared with {@link io.tidings.server.hub.Session}),
  * which the hub also holds when it calls {@link #encode} and {@link #liveFrame}.
  */
@@ -56,7 +62,8 @@ final class CableSession extends WebSocketSession {
         static final HistoryStart REJECTED = new HistoryStart(null, true);
     }
 
-    private final Grants grants;
+    private final Principal principal;
+    private final Authenticator auth;
     private final CableSettings settings;
     private final RestorableSessions restorable;
     private final boolean extended;
@@ -71,10 +78,15 @@ final class CableSession extends WebSocketSession {
     private final Map<String, CableSubscription> awaitingHistory = new LinkedHashMap<>();
     private final Map<String, Subscription> historyPending = new HashMap<>();
     private boolean snapshotTaken;
+    /** Subscribes waiting for an authorization answer: identifier → the subscribe's number. I/O thread only. */
+    private final Map<String, Long> pendingSubscribes = new HashMap<>();
+    private long subscribes;
 
-    CableSession(WebSocketChannel channel, Grants grants, CableSettings settings, RestorableSessions restorable, boolean extended) {
+    CableSession(WebSocketChannel channel, Principal principal, Authenticator auth, CableSettings settings,
+                 RestorableSessions restorable, boolean extended) {
         super(channel, settings.socket());
-        this.grants = grants;
+        this.principal = principal;
+        this.auth = auth;
         this.settings = settings;
         this.restorable = restorable;
         this.extended = extended;
@@ -84,7 +96,7 @@ final class CableSession extends WebSocketSession {
     }
 
     String subject() {
-        return grants.subject();
+        return principal.subject();
     }
 
     /** Sends the welcome (restoring session {@code restoreSid} if it can) and starts receiving commands. */
@@ -92,14 +104,16 @@ final class CableSession extends WebSocketSession {
         StringBuilder w = new StringBuilder("{\"type\":\"welcome\"");
         if (extended) {
             w.append(",\"sid\":").append(Json.quote(sid));
-            RestorableSessions.Snapshot old = restoreSid == null ? null : restorable.take(restoreSid, grants.subject());
+            RestorableSessions.Snapshot old = restoreSid == null ? null : restorable.take(restoreSid, principal.subject());
             if (restoreSid != null) hub().metrics().resume(METRIC_LABEL, old != null ? "recovered" : "gap");
             if (old != null) {
                 w.append(",\"restored\":true,\"restored_ids\":[");
                 int n = 0;
                 synchronized (this) {
                     for (CableSubscription s : old.subscriptions()) {
-                        if (!grants.allows(s.room()) || awaitingHistory.size() >= maxSubscriptions) continue;
+                        // only what is authorized without asking the webhook again (granted or cached)
+                        JoinDecision d = auth.decideNow(principal, s.room());
+                        if (d == null || !d.allowed() || awaitingHistory.size() >= maxSubscriptions) continue;
                         awaitingHistory.put(s.key(), s);
                         w.append(n++ == 0 ? "" : ",").append(s.identifierJson());
                     }
@@ -145,19 +159,38 @@ final class CableSession extends WebSocketSession {
                 if (wantsHistory && !historyPending.containsKey(key)) send(CableFrames.typed(literal, "confirm_history"));
                 return;
             }
-            if (streaming.size() + awaitingHistory.size() >= maxSubscriptions) {
+            if (pendingSubscribes.containsKey(key)) return; // answered when the authorization arrives
+            if (streaming.size() + awaitingHistory.size() + pendingSubscribes.size() >= maxSubscriptions
+                    || pendingSubscribes.size() >= Authenticator.MAX_PENDING_JOINS) {
                 send(CableFrames.typed(literal, "reject_subscription"));
                 return;
             }
         }
-        ChannelRoutes.Route route = settings.channels().route(key, grants);
+        ChannelRoutes.Route route = settings.channels().route(key, principal.subject());
         if (route.rejected()) {
             hub().metrics().join(METRIC_LABEL, "forbidden");
-            LOG.fine(() -> "rejecting subscription " + key + " of " + grants.subject() + ": " + route.rejection());
+            LOG.fine(() -> "rejecting subscription " + key + " of " + principal.subject() + ": " + route.rejection());
             send(CableFrames.typed(literal, "reject_subscription"));
             return;
         }
         String room = route.room();
+        long number = ++subscribes;
+        pendingSubscribes.put(key, number);
+        whenDone(auth.mayJoin(principal, room), (answer, failure) -> {
+            if (!pendingSubscribes.remove(key, number)) return; // unsubscribed meanwhile
+            if (expired()) return;
+            JoinDecision decision = JoinDecision.orUnavailable(answer);
+            if (!decision.allowed()) {
+                hub().metrics().join(METRIC_LABEL, decision.label());
+                LOG.fine(() -> "rejecting subscription " + key + " of " + principal.subject() + ": " + decision.message());
+                send(CableFrames.typed(literal, "reject_subscription"));
+                return;
+            }
+            streamRoom(c, key, literal, room, wantsHistory);
+        });
+    }
+
+    private void streamRoom(CableCommand c, String key, String literal, String room, boolean wantsHistory) {
         HistoryStart start = wantsHistory ? historyStart(c.history(), room) : HistoryStart.NONE;
         join(key, room, start.after(), result -> {
             streaming.put(key, new CableSubscription(key, literal, room));
@@ -195,6 +228,7 @@ final class CableSession extends WebSocketSession {
         String key = c.identifier();
         if (key == null) return;
         leave(key);
+        pendingSubscribes.remove(key);
         synchronized (this) {
             streaming.remove(key);
             awaitingHistory.remove(key);
@@ -252,8 +286,8 @@ final class CableSession extends WebSocketSession {
     }
 
     private boolean expired() {
-        if (grants.expiresAtMillis() > System.currentTimeMillis()) return false;
-        close(new CloseReason(CloseReason.Kind.UNAUTHORIZED, "token expired"));
+        if (!principal.expired(System.currentTimeMillis())) return false;
+        close(new CloseReason(CloseReason.Kind.EXPIRED, "token expired"));
         return true;
     }
 
@@ -308,6 +342,7 @@ final class CableSession extends WebSocketSession {
         if (!isClosing()) {
             byte[] frame = switch (reason.kind()) {
                 case UNAUTHORIZED -> settings.disconnectFrames().unauthorized();
+                case EXPIRED -> settings.disconnectFrames().expired();
                 case GOING_AWAY -> takenOver ? null : settings.disconnectFrames().serverRestart();
                 default -> null;
             };
@@ -362,11 +397,11 @@ final class CableSession extends WebSocketSession {
     private RestorableSessions.Snapshot snapshot() {
         List<CableSubscription> subs = new ArrayList<>(streaming.values());
         subs.addAll(awaitingHistory.values());
-        return new RestorableSessions.Snapshot(grants.subject(), List.copyOf(subs), System.currentTimeMillis());
+        return new RestorableSessions.Snapshot(principal.subject(), List.copyOf(subs), System.currentTimeMillis());
     }
 
     @Override
     public String toString() {
-        return "CableSession[" + grants.subject() + (extended ? ", sid " + sid : "") + ", " + remoteAddress() + "]";
+        return "CableSession[" + principal.subject() + (extended ? ", sid " + sid : "") + ", " + remoteAddress() + "]";
     }
 }

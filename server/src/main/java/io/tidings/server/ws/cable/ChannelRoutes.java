@@ -1,7 +1,6 @@
 package io.tidings.server.ws.cable;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tidings.server.auth.Grants;
 import io.tidings.server.http.Json;
 import io.tidings.server.hub.Rooms;
 
@@ -21,7 +20,7 @@ import java.util.Map;
  * A parameter value must be a non-empty string or integer without {@code /}, whitespace or control
  * characters, so it fills exactly one room segment (the subject, signed by the token issuer, is used
  * as is, like the {@code user/<sub>} grant). Parameters the template does not name are
- * ignored. The resulting room must still be granted by the token.
+ * ignored. The resulting room must still be authorized (by the token's grants or the webhook).
  *
  * <p>Immutable and thread-safe.
  */
@@ -96,8 +95,8 @@ public final class ChannelRoutes {
         return room.toString();
     }
 
-    /** The room for a subscription with this (decoded) identifier, checked against the grants. */
-    public Route route(String identifier, Grants grants) {
+    /** The room for a subscription with this (decoded) identifier of a client with this subject (not yet authorized). */
+    public Route route(String identifier, String subject) {
         JsonNode id;
         try {
             id = Json.MAPPER.readTree(identifier);
@@ -111,7 +110,7 @@ public final class ChannelRoutes {
         List<String> values = new ArrayList<>(t.names().size());
         for (String name : t.names()) {
             if (name.equals(SUBJECT)) {
-                values.add(grants.subject()); // signed by the token issuer: used as is, like the user/<sub> grant
+                values.add(subject); // signed by the token issuer: used as is, like the user/<sub> grant
                 continue;
             }
             JsonNode v = id.get(name);
@@ -124,7 +123,6 @@ public final class ChannelRoutes {
         String room = fill(t, values);
         String problem = Rooms.problem(room);
         if (problem != null) return Route.reject(problem);
-        if (!grants.allows(room)) return Route.reject("the token does not grant room " + room);
         return new Route(room, null);
     }
 

@@ -26,17 +26,34 @@ public enum DisconnectFrames {
     NONE(false);
 
     private final byte[] unauthorized;
+    private final byte[] expired;
+    private final byte[] unavailable;
     private final byte[] serverRestart;
 
     DisconnectFrames(boolean legacySafe) {
         String identifier = legacySafe ? ",\"identifier\":\"\"" : "";
         this.unauthorized = Json.utf8("{\"type\":\"disconnect\"" + identifier + ",\"reason\":\"unauthorized\",\"reconnect\":false}");
+        // Expired credentials: told "unauthorized" like Rails, but allowed to reconnect once: with
+        // refreshed credentials (a renewed cookie) it gets in, otherwise the next answer is final.
+        this.expired = Json.utf8("{\"type\":\"disconnect\"" + identifier + ",\"reason\":\"unauthorized\",\"reconnect\":true}");
+        // The authorization webhook could not answer: not the client's fault, reconnect later.
+        this.unavailable = Json.utf8("{\"type\":\"disconnect\"" + identifier + ",\"reason\":\"auth_unavailable\",\"reconnect\":true}");
         this.serverRestart = Json.utf8("{\"type\":\"disconnect\"" + identifier + ",\"reason\":\"server_restart\",\"reconnect\":true}");
     }
 
     /** Sent before closing a connection whose credentials are missing, invalid or expired; null for {@link #NONE}. */
     byte[] unauthorized() {
         return this == NONE ? null : unauthorized.clone();
+    }
+
+    /** Sent before closing a connection whose credentials expired while it was open; null for {@link #NONE}. */
+    byte[] expired() {
+        return this == NONE ? null : expired.clone();
+    }
+
+    /** Sent before closing a connection whose credentials could not be checked (webhook down); null for {@link #NONE}. */
+    byte[] unavailable() {
+        return this == NONE ? null : unavailable.clone();
     }
 
     /** Sent before closing connections on shutdown; null for {@link #NONE}. */

@@ -75,6 +75,25 @@ class CableClientsTest {
     }
 
     @Test
+    void currentClientWhoseTokenExpiresIsDisconnectedReconnectsOnceAndStops() throws Exception {
+        // a 3 s token, closed 1 s after its expiry; the client comes back once with the same (now expired) cookie
+        String token = new io.tidings.server.auth.TokenVerifier(TestGateway.SECRET).mint("alice", java.util.List.of(),
+                java.time.Duration.ofSeconds(3));
+        try (TestGateway g = new TestGateway(dir, c -> c.credentialsGraceMs = 1_000);
+             CableNode c = CableNode.client("rails", g, token)) {
+            c.send("subscribe " + NOTIFICATIONS);
+            c.next("subscribed");
+            List<String> first = c.linesThrough("disconnected");
+            assertThat(first).contains("frame {\"type\":\"disconnect\",\"reason\":\"unauthorized\",\"reconnect\":true}");
+            assertThat(CableNode.json(first.get(first.size() - 1).substring("disconnected ".length()))
+                    .at("/arg/willAttemptReconnect").asBoolean()).as("allowed to come back with a refreshed cookie").isTrue();
+            // the same cookie is still expired: told to stop
+            assertThat(c.nextRaw("frame")).isEqualTo("{\"type\":\"disconnect\",\"reason\":\"unauthorized\",\"reconnect\":false}");
+            assertThat(c.next("disconnected").at("/arg/willAttemptReconnect").asBoolean(true)).isFalse();
+        }
+    }
+
+    @Test
     void unknownChannelIsRejected() throws Exception {
         try (TestGateway g = new TestGateway(dir);
              CableNode c = CableNode.client("rails", g, TestGateway.token("alice"))) {

@@ -1,0 +1,203 @@
+package io.tidings.server.guard;
+
+import io.tidings.server.GatewayConfig;
+import io.tidings.server.TestGateway;
+import io.tidings.server.WsClient;
+import io.tidings.server.auth.TokenVerifier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Per-address limits and origin checks, refused before the upgrade; each trips and recovers. */
+class AbuseLimitsTest {
+    @TempDir
+    Path dir;
+
+    TestGateway gateway(Consumer<GatewayConfig> limits) {
+        return new TestGateway(dir, c -> {
+            c.limitExemptCidrs = List.of(); // the tests connect from loopback, exempt by default
+            c.maxConnectionsPerIp = 0;
+            c.connectRatePerIpPerSecond = 0;
+            c.maxAuthFailuresPerIp = 0;
+            limits.accept(c);
+        });
+    }
+
+    static String url(TestGateway g) {
+        return g.ws("/v1/ws?token=" + TestGateway.token("alice"));
+    }
+
+    /** Opens a native connection and waits for its welcome. */
+    static WsClient welcomed(String url, Map<String, String> headers) throws InterruptedException {
+        WsClient ws = WsClient.open(url, headers);
+        assertThat(ws.nextLine()).startsWith("frame {\"op\":\"welcome\"");
+        return ws;
+    }
+
+    static WsClient welcomed(String url) throws InterruptedException {
+        return welcomed(url, Map.of());
+    }
+
+    @Test
+    void connectionRateTripsWith429AndRecovers() throws Exception {
+        try (TestGateway g = gateway(c -> {
+            c.connectRatePerIpPerSecond = 2;
+            c.connectBurstPerIp = 3;
+        })) {
+            for (int i = 0; i < 3; i++) welcomed(url(g)).close();
+            assertThat(WsClient.refusal(url(g), Map.of())).isEqualTo(429);
+            assertThat(g.gateway().metrics().scrape()).contains("tidings_connections_refused_total{protocol=\"native\",reason=\"rate\",} 1.0");
+            Thread.sleep(700); // 2 per second: one token back
+            welcomed(url(g)).close();
+        }
+    }
+
+    @Test
+    void concurrentConnectionsTripWith429AndASlotFreesWhenAConnectionCloses() throws Exception {
+        try (TestGateway g = gateway(c -> c.maxConnectionsPerIp = 2)) {
+            assertThat(g.gateway().metrics().scrape()).as("series exist before the first refusal")
+                    .contains("tidings_connections_refused_total{protocol=\"native\",reason=\"concurrent\",} 0.0")
+                    .contains("tidings_connections_refused_total{protocol=\"actioncable\",reason=\"origin\",} 0.0");
+            WsClient first = welcomed(url(g));
+            WsClient second = WsClient.open(g.ws("/cable"), Map.of("Cookie", "Authorization=" + TestGateway.token("bob")), "actioncable-v1-json");
+            assertThat(second.nextNonPing()).isEqualTo("frame {\"type\":\"welcome\"}");
+            assertThat(WsClient.refusal(url(g), Map.of())).isEqualTo(429);
+            assertThat(WsClient.refusal(g.ws("/cable"), Map.of(), "actioncable-v1-json")).as("shared by every protocol").isEqualTo(429);
+            first.send("{\"op\":\"bye\"}"); // any frame; then drop the connection
+            first.close();
+            awaitWelcome(url(g));
+            second.close();
+            // a connection refused at authentication (after the upgrade) gives its slot back when it is closed
+            try (WsClient bad = WsClient.open(g.ws("/v1/ws?token=nope"))) {
+                assertThat(bad.nextLine()).startsWith("close 4001");
+            }
+            awaitWelcome(url(g)).close();
+            assertThat(g.gateway().metrics().scrape()).containsPattern("tidings_connections_refused_total\\{protocol=\"native\",reason=\"concurrent\",} [1-9]");
+        }
+    }
+
+    @Test
+    void failedAuthenticationsBlockTheAddressForAWhileOnWebSocketsAndTheApi() throws Exception {
+        try (TestGateway g = gateway(c -> {
+            c.maxAuthFailuresPerIp = 3;
+            c.authFailureWindowMs = 10_000;
+            c.authFailureBlockMs = 1_500;
+        })) {
+            // expired tokens are not guesses: they never block
+            String expired = new TokenVerifier(TestGateway.SECRET).mint("alice", List.of(), Duration.ofSeconds(-10));
+            for (int i = 0; i < 4; i++) {
+                try (WsClient ws = WsClient.open(g.ws("/v1/ws?token=" + expired))) {
+                    assertThat(ws.nextLine()).isEqualTo("close 4001 token expired");
+                }
+            }
+            for (int i = 0; i < 3; i++) {
+                try (WsClient ws = WsClient.open(g.ws("/v1/ws?token=guess-" + i))) {
+                    assertThat(ws.nextLine()).isEqualTo("close 4001 invalid token");
+                }
+            }
+            long blockedAt = System.currentTimeMillis();
+            assertThat(WsClient.refusal(url(g), Map.of())).as("even with a valid token").isEqualTo(429);
+            TestGateway.Response api = g.publishRaw("{\"room\":\"a\",\"type\":\"t\",\"data\":{}}");
+            assertThat(api.status()).isEqualTo(429);
+            assertThat(api.json().get("error").asText()).isEqualTo("too_many_requests");
+            assertThat(g.gateway().metrics().scrape()).contains("tidings_address_blocks_total 1.0")
+                    .contains("tidings_connections_refused_total{protocol=\"native\",reason=\"blocked\",} 1.0");
+            Thread.sleep(Math.max(0, blockedAt + 1_700 - System.currentTimeMillis()));
+            welcomed(url(g)).close();
+            assertThat(g.publishRaw("{\"room\":\"a\",\"type\":\"t\",\"data\":{}}").status()).isEqualTo(200);
+
+            // unknown API keys count too
+            for (int i = 0; i < 3; i++) {
+                TestGateway.Response r = g.send(HttpRequest.newBuilder(URI.create(g.http("/v1/events?room=a")))
+                        .header("Authorization", "Bearer guessed-key-" + i).GET().build());
+                assertThat(r.status()).isEqualTo(401);
+            }
+            assertThat(g.replay("room=a").status()).isEqualTo(429);
+        }
+    }
+
+    @Test
+    void loopbackIsExemptByDefault() throws Exception {
+        try (TestGateway g = new TestGateway(dir, c -> {
+            c.connectRatePerIpPerSecond = 1;
+            c.connectBurstPerIp = 1;
+        })) {
+            for (int i = 0; i < 5; i++) welcomed(url(g)).close();
+        }
+    }
+
+    @Test
+    void behindATrustedProxyTheForwardedAddressIsLimited() throws Exception {
+        try (TestGateway g = gateway(c -> {
+            c.trustedProxyCidrs = List.of("127.0.0.1/32", "10.0.0.0/8");
+            c.maxConnectionsPerIp = 1;
+        })) {
+            WsClient a = welcomed(url(g), Map.of("X-Forwarded-For", "203.0.113.7"));
+            // the client wrote the left part itself; the proxies (127.0.0.1, 10.1.2.3) added the rest
+            assertThat(WsClient.refusal(url(g), Map.of("X-Forwarded-For", "198.51.100.1, 203.0.113.7, 10.1.2.3"))).isEqualTo(429);
+            welcomed(url(g), Map.of("X-Forwarded-For", "203.0.113.8")).close();
+            a.close();
+        }
+    }
+
+    @Test
+    void cookieAuthenticatedUpgradesFromOtherOriginsAreRefusedWith403() throws Exception {
+        String token = TestGateway.token("alice");
+        try (TestGateway g = gateway(c -> { })) {
+            String self = "http://127.0.0.1:" + g.port();
+            Map<String, String> cookie = Map.of("Cookie", "Authorization=" + token, "Origin", "https://evil.example");
+            assertThat(WsClient.refusal(g.ws("/v1/ws"), cookie)).isEqualTo(403);
+            assertThat(WsClient.refusal(g.ws("/cable"), cookie, "actioncable-v1-json")).isEqualTo(403);
+            welcomed(g.ws("/v1/ws"), Map.of("Cookie", "Authorization=" + token, "Origin", self)).close();
+            welcomed(g.ws("/v1/ws"), Map.of("Cookie", "Authorization=" + token)).close(); // no Origin: not a browser
+            // a token the page sent itself is not hijackable: accepted, cookies ignored
+            welcomed(g.ws("/v1/ws?token=" + token), cookie).close();
+            // nothing to hijack without credentials: upgraded, then unauthorized
+            try (WsClient ws = WsClient.open(g.ws("/v1/ws"), Map.of("Origin", "https://evil.example"))) {
+                assertThat(ws.nextLine()).isEqualTo("close 4001 missing token");
+            }
+            assertThat(g.gateway().metrics().scrape()).contains("tidings_connections_refused_total{protocol=\"native\",reason=\"origin\",} 1.0");
+        }
+        try (TestGateway g = new TestGateway(dir.resolve("allowed"), c -> {
+            c.allowedOrigins = List.of("https://app.example.com", "https://*.example.org");
+            c.authWebhookUrl = "http://127.0.0.1:1/unused";
+            c.authWebhookCookies = List.of("connect.sid");
+        })) {
+            List<String> accepted = new ArrayList<>();
+            for (String origin : List.of("https://app.example.com", "https://x.example.org", "https://example.org",
+                    "https://evil.com", "http://app.example.com", "https://app.example.com.evil.com", "null")) {
+                try {
+                    welcomed(g.ws("/v1/ws"), Map.of("Cookie", "Authorization=" + token, "Origin", origin)).close();
+                    accepted.add(origin);
+                } catch (WsClient.Refused r) {
+                    assertThat(r.status).isEqualTo(403);
+                }
+            }
+            assertThat(accepted).containsExactly("https://app.example.com", "https://x.example.org");
+            // a webhook session cookie is a credential cookie too
+            assertThat(WsClient.refusal(g.ws("/v1/ws"), Map.of("Cookie", "connect.sid=s1", "Origin", "https://evil.com"))).isEqualTo(403);
+        }
+    }
+
+    private static WsClient awaitWelcome(String url) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (true) {
+            try {
+                return welcomed(url);
+            } catch (WsClient.Refused r) {
+                if (System.currentTimeMillis() > deadline) throw new AssertionError("still refused with " + r.status);
+                Thread.sleep(100);
+            }
+        }
+    }
+}
