@@ -82,10 +82,20 @@ public final class PublishHandler implements HttpHandler {
             exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
             exchange.getResponseSender().send(answer(appended, single[0]));
         } catch (ApiError e) {
-            e.send(exchange);
+            rejectAndClose(exchange, e);
         } catch (IOException e) {
-            new ApiError(400, "bad_request", "could not read the body: " + e.getMessage()).send(exchange);
+            rejectAndClose(exchange, new ApiError(400, "bad_request", "could not read the body: " + e.getMessage()));
         }
+    }
+
+    /**
+     * Answers an error and closes the connection afterwards: the body may be partly unread (auth is
+     * checked first, an oversized body is not read to its end), and its remaining bytes must not be
+     * parsed as the next request on a kept-alive connection.
+     */
+    private static void rejectAndClose(HttpServerExchange exchange, ApiError e) {
+        exchange.setPersistent(false);
+        e.send(exchange);
     }
 
     /** Approximate size of the event's log record, for the disk-growth metric (ASCII names assumed). */
