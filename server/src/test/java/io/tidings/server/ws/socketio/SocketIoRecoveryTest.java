@@ -315,8 +315,26 @@ class SocketIoRecoveryTest {
         d.mark();
         d.send(SocketIoDriver.cmd("disconnect", "a"));
         d.await("disconnect", l -> is(l, "disconnect", "a"));
+        // The client reports "disconnect" as soon as it has sent DISCONNECT; the server handles that
+        // packet on the old connection's I/O thread. Wait for it (the session record is deleted),
+        // or the new connection's CONNECT could race it and find the session still recoverable.
+        awaitNoSessionRecords();
         d.send(SocketIoDriver.cmd("connect_again", "a"));
         assertThat(d.await("connect", l -> is(l, "connect", "a")).get("recovered").asBoolean()).isFalse();
+    }
+
+    private void awaitNoSessionRecords() {
+        Path sessions = dir.resolve("socketio-sessions");
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try (var files = java.nio.file.Files.list(sessions)) {
+                if (files.noneMatch(f -> f.getFileName().toString().endsWith(".json"))) return;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            if (System.nanoTime() > deadline) throw new AssertionError("the server never ended the session");
+            java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+        }
     }
 
     @Test
