@@ -28,12 +28,18 @@ import urllib.parse
 import urllib.request
 
 GRID_COLUMNS = 24
-# Metrics the rules and docs name that the check's gateway (native protocol, plain HTTP) does not export:
-# the authorization webhook's (docs/operations.md, "Coming with other features") and session
-# resumes, which only the Socket.IO and ActionCable adapters have.
-FUTURE_METRICS = {"tidings_webhook_requests_total", "tidings_resumes_total",
+# Metrics the rules and docs name that the check's gateway (plain HTTP, no webhook, no asymmetric
+# keys, no --config file) does not export; each is registered only when its feature is configured.
+FUTURE_METRICS = {"tidings_resumes_total",
                   # only exported by a gateway that serves TLS itself (tlsCertFile/tlsKeyFile)
-                  "tidings_tls_certificate_expiry_timestamp_seconds", "tidings_tls_reloads_total"}
+                  "tidings_tls_certificate_expiry_timestamp_seconds", "tidings_tls_reloads_total",
+                  # only with authWebhookUrl (docs/security.md)
+                  "tidings_webhook_requests_total", "tidings_webhook_request_seconds", "tidings_webhook_cache_total",
+                  "tidings_webhook_in_flight", "tidings_webhook_waiting",
+                  # only with jwtPublicKeyFile / jwksFile / jwksUrl
+                  "tidings_jwt_key_refreshes_total", "tidings_jwt_public_keys",
+                  # only when started with --config (API keys are reloaded from it)
+                  "tidings_config_reloads_total"}
 # Values used for Grafana's built-in variables when evaluating dashboard queries.
 BUILTINS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m", "__range_s": "300"}
 
