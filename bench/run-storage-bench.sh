@@ -31,7 +31,16 @@ model=$( (command -v lscpu >/dev/null && lscpu | sed -n 's/^Model name: *//p') |
   "$java" -version 2>&1 | sed 's/^/# /'
 } | tee "$out/machine.txt"
 
-"$java" -cp bench/target/benchmarks.jar io.tidings.bench.StorageBench \
+host_flags=()  # the JMH host JVM itself; forked JVMs get their flags from StorageBench
+spec=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+if [[ "${spec%%.*}" -ge 24 ]]; then host_flags+=(--sun-misc-unsafe-memory-access=allow); fi
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+  echo "# warning: load average $load on $(nproc) cores: other processes compete for the CPU; the events/s"
+  echo "#          columns will be noisy, compare the per-CPU-second column"
+fi
+
+"$java" ${host_flags[@]+"${host_flags[@]}"} -cp bench/target/benchmarks.jar io.tidings.bench.StorageBench \
   -wi "${WARMUPS:-3}" -w "${WARMUP_TIME:-2s}" -i "${ITERATIONS:-5}" -r "${TIME:-2s}" -f "${FORKS:-1}" \
   -rf json -rff "$out/results.json" "$@" | tee "$out/output.txt"
 
