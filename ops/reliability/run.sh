@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs one reliability scenario of docs/reliability.md, or all of them.
+#
+#   ops/reliability/run.sh <scenario>|all [--long] [--seed N] [-Dtidings.reliability.<knob>=<value> ...]
+#
+# Scenarios: crash, disk-full, jitter, slow, fuzz, auth, soak. Each is a JUnit class in
+# server/src/test/java/io/tidings/server/reliability/; `mvn -B verify` runs the short ("ci") version
+# of every one, --long the on-demand version (more rounds, clients, cases, time). A failing run prints
+# its seed; --seed replays it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+declare -A CLASS=(
+  [crash]=GatewayCrashTest
+  [disk-full]=DiskFullTest
+  [jitter]=NetworkJitterTest
+  [slow]=SlowConsumerStressTest
+  [fuzz]=ProtocolFuzzTest
+  [auth]=AuthorizationPropertyTest
+  [soak]=SoakTest
+)
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || usage
+scenario=$1; shift
+props=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --long) props+=(-Dtidings.reliability.scale=long) ;;
+    --seed) props+=(-Dtidings.reliability.seed="$2"); shift ;;
+    -D*) props+=("$1") ;;
+    *) usage ;;
+  esac
+  shift
+done
+
+if [ "$scenario" = all ]; then
+  tests=$(IFS=,; echo "${CLASS[*]}")
+elif [ -n "${CLASS[$scenario]:-}" ]; then
+  tests=${CLASS[$scenario]}
+else
+  usage
+fi
+
+# Reports (figures per run) land in server/target/reliability/.
+exec mvn -B -pl server -am verify -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
+  "${props[@]}"
