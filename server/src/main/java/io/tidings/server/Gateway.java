@@ -100,7 +100,8 @@ public final class Gateway implements AutoCloseable {
                 new Cidrs(config.limitExemptCidrs)), metrics);
         Guard guard = new Guard(new ClientAddresses(new Cidrs(config.trustedProxyCidrs)), limits, new OriginPolicy(config.allowedOrigins));
         ApiAuth apiAuth = new ApiAuth(() -> keys, guard.addresses(), limits, metrics);
-        metrics.declareConnectionSecurity(config.cablePath.isEmpty() ? List.of(Metrics.NATIVE) : List.of(Metrics.NATIVE, "actioncable"));
+        metrics.declareConnectionSecurity(config.cablePath.isEmpty() ? List.of(Metrics.NATIVE, io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL)
+                : List.of(Metrics.NATIVE, io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL, "actioncable"));
         this.authenticator = new Authenticator(() -> tokens, webhook, limits, metrics, config.credentialsGraceMs);
         CredentialNames credentialNames = new CredentialNames(config.authWebhookCookies, config.authWebhookHeaders);
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
@@ -117,11 +118,12 @@ public final class Gateway implements AutoCloseable {
                 HubSettings.DEFAULTS.catchUpBatchEvents()), metrics);
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
                 config.idleTimeoutMs, 256);
-        this.socketIo = new io.tidings.server.ws.socketio.SocketIoEndpoint(hub, () -> tokens,
+        this.socketIo = new io.tidings.server.ws.socketio.SocketIoEndpoint(hub, authenticator,
                 io.tidings.server.ws.socketio.SocketIoSettings.of(config));
 
         PathHandler routes = Handlers.path()
-                .addPrefixPath(config.socketIoPath, socketIo)
+                // Socket.IO authenticates at its CONNECT packet, after the upgrade
+                .addPrefixPath(config.socketIoPath, new UpgradeGate(io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL, authenticator, credentialNames, guard, metrics, false, socketIo))
                 .addExactPath("/v1/events", byMethod(
                         new PublishHandler(log, apiAuth, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes, metrics),
                         new ReplayHandler(log, apiAuth, metrics)))

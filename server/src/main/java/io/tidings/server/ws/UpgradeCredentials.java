@@ -66,15 +66,6 @@ public final class UpgradeCredentials {
         return false;
     }
 
-    /** The token of the upgrade request (header, cookie, query), or null. */
-    public static String token(WebSocketHttpExchange exchange) {
-        String header = bearer(exchange.getRequestHeader("Authorization"));
-        if (header != null) return header;
-        String cookie = cookieToken(exchange.getRequestHeader("Cookie"));
-        if (cookie != null) return cookie;
-        return query(exchange, "token");
-    }
-
     private static String cookieToken(String cookieHeader) {
         String cookie = cookie(cookieHeader, TOKEN_COOKIE);
         if (cookie == null || cookie.isBlank()) return null;

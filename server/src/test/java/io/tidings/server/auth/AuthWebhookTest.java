@@ -43,10 +43,7 @@ class AuthWebhookTest {
 
     TestGateway gateway(Consumer<GatewayConfig> more) {
         return new TestGateway(dir, c -> {
-            c.authWebhookUrl = app.url();
-            c.authWebhookSecret = FakeApp.SECRET;
-            c.authWebhookCookies = List.of("connect.sid");
-            c.authWebhookHeaders = List.of("X-Api-Token");
+            app.configure(c);
             c.cableChannels = Map.of("NotificationsChannel", "user/{$sub}", "ProjectChannel", "projects/{id}");
             more.accept(c);
         });

@@ -21,23 +21,23 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code sessions} maps a session cookie or API token to a user, {@code permissions} a user to the
  * room prefixes it may join. {@code delayMs} and {@code status} simulate a slow or failing app.
  */
-final class FakeApp implements AutoCloseable {
-    static final String SECRET = "webhook-shared-secret";
+public final class FakeApp implements AutoCloseable {
+    public static final String SECRET = "webhook-shared-secret";
 
-    final Map<String, String> sessions = new ConcurrentHashMap<>();
-    final Map<String, Set<String>> permissions = new ConcurrentHashMap<>();
-    final List<JsonNode> requests = new CopyOnWriteArrayList<>();
-    final AtomicInteger connects = new AtomicInteger();
-    final AtomicInteger joins = new AtomicInteger();
+    public final Map<String, String> sessions = new ConcurrentHashMap<>();
+    public final Map<String, Set<String>> permissions = new ConcurrentHashMap<>();
+    public final List<JsonNode> requests = new CopyOnWriteArrayList<>();
+    public final AtomicInteger connects = new AtomicInteger();
+    public final AtomicInteger joins = new AtomicInteger();
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger maxInFlight = new AtomicInteger();
-    volatile long delayMs;
-    volatile int status = 200;
+    public volatile long delayMs;
+    public volatile int status = 200;
     volatile boolean requireSecret = true;
     private final HttpServer server;
     private final ExecutorService pool = Executors.newCachedThreadPool();
 
-    FakeApp() throws IOException {
+    public FakeApp() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
         server.setExecutor(pool);
         server.createContext("/tidings/auth", exchange -> {
@@ -90,7 +90,15 @@ final class FakeApp implements AutoCloseable {
         return token == null ? null : sessions.get(token);
     }
 
-    String url() {
+    /** Points a gateway at this app: its URL and secret, the {@code connect.sid} cookie and {@code X-Api-Token} header. */
+    public void configure(io.tidings.server.GatewayConfig c) {
+        c.authWebhookUrl = url();
+        c.authWebhookSecret = SECRET;
+        c.authWebhookCookies = List.of("connect.sid");
+        c.authWebhookHeaders = List.of("X-Api-Token");
+    }
+
+    public String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/tidings/auth";
     }
 

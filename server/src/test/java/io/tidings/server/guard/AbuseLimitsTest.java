@@ -37,6 +37,11 @@ class AbuseLimitsTest {
         return g.ws("/v1/ws?token=" + TestGateway.token("alice"));
     }
 
+    /** A Socket.IO (Engine.IO v4 WebSocket) upgrade URL. */
+    static String socketIo(TestGateway g) {
+        return g.ws("/socket.io/?EIO=4&transport=websocket");
+    }
+
     /** Opens a native connection and waits for its welcome. */
     static WsClient welcomed(String url, Map<String, String> headers) throws InterruptedException {
         WsClient ws = WsClient.open(url, headers);
@@ -73,10 +78,16 @@ class AbuseLimitsTest {
             assertThat(second.nextNonPing()).isEqualTo("frame {\"type\":\"welcome\"}");
             assertThat(WsClient.refusal(url(g), Map.of())).isEqualTo(429);
             assertThat(WsClient.refusal(g.ws("/cable"), Map.of(), "actioncable-v1-json")).as("shared by every protocol").isEqualTo(429);
+            assertThat(WsClient.refusal(socketIo(g), Map.of())).isEqualTo(429);
             first.send("{\"op\":\"bye\"}"); // any frame; then drop the connection
             first.close();
             awaitWelcome(url(g));
             second.close();
+            // a Socket.IO connection holds a slot too, and gives it back when it closes
+            WsClient engineIo = awaitOpen(socketIo(g));
+            assertThat(WsClient.refusal(url(g), Map.of())).isEqualTo(429);
+            engineIo.close();
+            awaitWelcome(url(g)).close();
             // a connection refused at authentication (after the upgrade) gives its slot back when it is closed
             try (WsClient bad = WsClient.open(g.ws("/v1/ws?token=nope"))) {
                 assertThat(bad.nextLine()).startsWith("close 4001");
@@ -158,6 +169,7 @@ class AbuseLimitsTest {
             Map<String, String> cookie = Map.of("Cookie", "Authorization=" + token, "Origin", "https://evil.example");
             assertThat(WsClient.refusal(g.ws("/v1/ws"), cookie)).isEqualTo(403);
             assertThat(WsClient.refusal(g.ws("/cable"), cookie, "actioncable-v1-json")).isEqualTo(403);
+            assertThat(WsClient.refusal(socketIo(g), cookie)).isEqualTo(403);
             welcomed(g.ws("/v1/ws"), Map.of("Cookie", "Authorization=" + token, "Origin", self)).close();
             welcomed(g.ws("/v1/ws"), Map.of("Cookie", "Authorization=" + token)).close(); // no Origin: not a browser
             // a token the page sent itself is not hijackable: accepted, cookies ignored
@@ -166,7 +178,9 @@ class AbuseLimitsTest {
             try (WsClient ws = WsClient.open(g.ws("/v1/ws"), Map.of("Origin", "https://evil.example"))) {
                 assertThat(ws.nextLine()).isEqualTo("close 4001 missing token");
             }
-            assertThat(g.gateway().metrics().scrape()).contains("tidings_connections_refused_total{protocol=\"native\",reason=\"origin\",} 1.0");
+            assertThat(g.gateway().metrics().scrape())
+                    .contains("tidings_connections_refused_total{protocol=\"native\",reason=\"origin\",} 1.0")
+                    .contains("tidings_connections_refused_total{protocol=\"socketio\",reason=\"origin\",} 1.0");
         }
         try (TestGateway g = new TestGateway(dir.resolve("allowed"), c -> {
             c.allowedOrigins = List.of("https://app.example.com", "https://*.example.org");
@@ -190,10 +204,27 @@ class AbuseLimitsTest {
     }
 
     private static WsClient awaitWelcome(String url) throws InterruptedException {
+        return awaitAdmitted(url, AbuseLimitsTest::welcomed);
+    }
+
+    /** Opens a Socket.IO connection (until its slot is free) and waits for the Engine.IO open packet. */
+    private static WsClient awaitOpen(String url) throws InterruptedException {
+        return awaitAdmitted(url, u -> {
+            WsClient ws = WsClient.open(u);
+            assertThat(ws.nextLine()).startsWith("frame 0{\"sid\":");
+            return ws;
+        });
+    }
+
+    private interface Opener {
+        WsClient open(String url) throws InterruptedException;
+    }
+
+    private static WsClient awaitAdmitted(String url, Opener opener) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 10_000;
         while (true) {
             try {
-                return welcomed(url);
+                return opener.open(url);
             } catch (WsClient.Refused r) {
                 if (System.currentTimeMillis() > deadline) throw new AssertionError("still refused with " + r.status);
                 Thread.sleep(100);

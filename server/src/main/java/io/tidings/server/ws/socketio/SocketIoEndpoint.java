@@ -1,8 +1,8 @@
 package io.tidings.server.ws.socketio;
 
-import io.tidings.server.auth.TokenVerifier;
+import io.tidings.server.auth.Authenticator;
 import io.tidings.server.hub.Hub;
-import io.tidings.server.ws.UpgradeCredentials;
+import io.tidings.server.ws.UpgradeGate;
 import io.tidings.storage.Durability;
 import io.undertow.Handlers;
 import io.undertow.server.HttpHandler;
@@ -18,7 +18,6 @@ import java.util.Deque;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -28,11 +27,15 @@ import java.util.logging.Logger;
  * the WebSocket transport exists: long-polling, a missing transport or another Engine.IO version is
  * answered with HTTP 400 and the reference server's JSON error, e.g.
  * {@code {"code":0,"message":"Transport unknown"}}. Owns the {@link RecoveryStore} and sweeps
- * expired sessions from it once a minute (or once per TTL if shorter).
+ * expired sessions from it once a minute (or once per TTL if shorter). Mounted behind an
+ * {@link UpgradeGate} (per-address limits, origin check, credentials captured from the upgrade);
+ * the credentials are checked at the Socket.IO CONNECT, which may carry its own token.
  *
  * <p>Thread safety: thread-safe; requests arrive on Undertow's I/O threads.
  */
 public final class SocketIoEndpoint implements HttpHandler, WebSocketConnectionCallback, AutoCloseable {
+    /** The {@code protocol} label of this endpoint's metrics. */
+    public static final String METRIC_LABEL = "socketio";
     private static final Logger LOG = Logger.getLogger(SocketIoEndpoint.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -40,17 +43,17 @@ public final class SocketIoEndpoint implements HttpHandler, WebSocketConnectionC
     static final int UNKNOWN_TRANSPORT = 0, UNKNOWN_SID = 1, BAD_REQUEST = 3, UNSUPPORTED_PROTOCOL_VERSION = 5;
 
     private final Hub hub;
-    private final Supplier<TokenVerifier> tokens;
+    private final Authenticator auth;
     private final SocketIoSettings settings;
     private final RecoveryStore store;
     private final HttpHandler upgrade;
     private final ScheduledExecutorService sweeper;
 
-    public SocketIoEndpoint(Hub hub, Supplier<TokenVerifier> tokens, SocketIoSettings settings) {
+    public SocketIoEndpoint(Hub hub, Authenticator auth, SocketIoSettings settings) {
         this.hub = hub;
-        this.tokens = tokens;
+        this.auth = auth;
         this.settings = settings;
-        hub.metrics().protocol("socketio", true);
+        hub.metrics().protocol(METRIC_LABEL, true);
         this.store = RecoveryStore.open(settings.sessionDir(), settings.sessionTtlMs(),
                 settings.durability() == Durability.POWER_LOSS, System::currentTimeMillis);
         this.upgrade = Handlers.websocket(this, exchange -> reject(exchange, BAD_REQUEST, "Bad request"));
@@ -102,8 +105,8 @@ public final class SocketIoEndpoint implements HttpHandler, WebSocketConnectionC
 
     @Override
     public void onConnect(WebSocketHttpExchange exchange, WebSocketChannel channel) {
-        SocketIoSession session = new SocketIoSession(channel, settings, store, tokens,
-                UpgradeCredentials.token(exchange), newId(15));
+        UpgradeGate.Upgrade up = UpgradeGate.connected(exchange, channel);
+        SocketIoSession session = new SocketIoSession(channel, settings, store, auth, up.credentials(), newId(15));
         hub.open(session);
         session.open();
     }

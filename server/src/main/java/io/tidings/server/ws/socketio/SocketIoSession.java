@@ -3,8 +3,10 @@ package io.tidings.server.ws.socketio;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.server.EventJson;
 import io.tidings.server.auth.AuthException;
-import io.tidings.server.auth.Grants;
-import io.tidings.server.auth.TokenVerifier;
+import io.tidings.server.auth.Authenticator;
+import io.tidings.server.auth.Credentials;
+import io.tidings.server.auth.JoinDecision;
+import io.tidings.server.auth.Principal;
 import io.tidings.server.http.Json;
 import io.tidings.server.hub.CloseReason;
 import io.tidings.server.hub.Frames;
@@ -23,13 +25,16 @@ import io.undertow.websockets.core.WebSocketChannel;
 import org.xnio.XnioExecutor;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 /**
  * One Socket.IO client: Engine.IO v4 over a WebSocket, with Socket.IO v5 on the main namespace
@@ -38,7 +43,9 @@ import java.util.function.Supplier;
  * <h2>States</h2>
  * <ul>
  *   <li>{@code AWAITING_CONNECT}: the open packet was sent; the client must CONNECT to {@code /}
- *       within the connect timeout. Bad credentials get CONNECT_ERROR and the state stays.</li>
+ *       within the connect timeout. The {@link Authenticator} checks the CONNECT's {@code auth.token},
+ *       else the upgrade's credentials (possibly asking the webhook: the CONNECT is then answered when
+ *       the answer arrives). Refused credentials get CONNECT_ERROR and the state stays.</li>
  *   <li>{@code CONNECTED}: the session (sid, pid, rooms) is either fresh or restored from the
  *       {@link RecoveryStore}; join/leave events change its rooms, and every change is recorded.
  *       A DISCONNECT from the client forgets the session and returns to {@code AWAITING_CONNECT}.</li>
@@ -50,11 +57,19 @@ import java.util.function.Supplier;
  * Each room remembers the offset it was joined at. A reconnecting client sends {@code {pid, offset}};
  * each room is rejoined from the later of the two, so every event the client has not seen is
  * replayed from the log, once, in log order, after the CONNECT reply. If any of those positions is
- * no longer in the log, or the pid is unknown or expired, or the token's subject is not the
+ * no longer in the log, or the pid is unknown or expired, or the credentials' subject is not the
  * session's, or a room is no longer granted, the client gets a fresh session instead (all or nothing).
  *
- * <p>Thread safety: packets and timers run on the connection's I/O thread, which alone changes
- * {@code state}, {@code grants} and {@code rooms}; event frames are encoded by the hub's threads from
+ * <h2>Authorization over time</h2>
+ * Every join is decided by the {@link Authenticator} (grants, else the webhook; at most
+ * {@link Authenticator#MAX_PENDING_JOINS} joins wait for it at once). A refusal is a
+ * {@code credentialError} event with a {@code code}. Once the credentials have expired a join closes
+ * the connection, and the hub closes it {@code credentialsGraceMs} after the expiry anyway; either
+ * way the client first gets {@code credentialError} with code {@code token_expired}, then close 4001,
+ * and reconnects (its {@code auth} callback can supply a renewed token; the session recovers).
+ *
+ * <p>Thread safety: packets, timers and authentication answers run on the connection's I/O thread,
+ * which alone changes {@code state}, {@code principal}, {@code rooms} and {@code pending}; event frames are encoded by the hub's threads from
  * immutable data only. The rooms are joined under the session lock so no event slips between them.
  * The session lock may be held when {@link RecoveryStore} is called (a close callback can run inside
  * a send), never the other way round.
@@ -68,29 +83,35 @@ final class SocketIoSession extends WebSocketSession {
 
     private final SocketIoSettings settings;
     private final RecoveryStore store;
-    private final Supplier<TokenVerifier> tokens;
-    private final String upgradeToken;
+    private final Authenticator auth;
+    private final Credentials upgradeCredentials;
     private final String engineId;
 
     private volatile State state = State.AWAITING_CONNECT;
     private volatile String pid;
     private String sid;
-    private Grants grants;
+    private Principal principal;
+    /** A CONNECT is waiting for authentication (or for a restore's authorization). I/O thread only. */
+    private boolean connecting;
     /** The session's rooms in join order, each with the offset it was joined at. I/O thread only. */
     private final Map<String, Offset> rooms = new LinkedHashMap<>();
+    /** Joins waiting for an authorization answer: room → the join's number. I/O thread only. */
+    private final Map<String, Long> pending = new HashMap<>();
+    private long joins;
 
     private XnioExecutor.Key connectTimer;
     private XnioExecutor.Key pingTimer;
     private XnioExecutor.Key pongDeadline;
 
+    /** @param upgradeCredentials what the upgrade request presented (a CONNECT's {@code auth.token} takes precedence) */
     SocketIoSession(WebSocketChannel channel, SocketIoSettings settings, RecoveryStore store,
-                    Supplier<TokenVerifier> tokens, String upgradeToken, String engineId) {
+                    Authenticator auth, Credentials upgradeCredentials, String engineId) {
         super(channel, new WebSocketSettings(settings.maxPayloadBytes(), settings.pingIntervalMs(),
                 settings.pingIntervalMs() + settings.pingTimeoutMs(), settings.maxRoomsPerConnection()));
         this.settings = settings;
         this.store = store;
-        this.tokens = tokens;
-        this.upgradeToken = upgradeToken;
+        this.auth = auth;
+        this.upgradeCredentials = upgradeCredentials;
         this.engineId = engineId;
     }
 
@@ -109,7 +130,7 @@ final class SocketIoSession extends WebSocketSession {
     }
 
     public String protocol() {
-        return "socketio";
+        return SocketIoEndpoint.METRIC_LABEL;
     }
 
     // ---- Engine.IO -----------------------------------------------------------------------------
@@ -192,56 +213,84 @@ final class SocketIoSession extends WebSocketSession {
             sendText("44" + p.namespace() + ",{\"message\":\"Invalid namespace\"}");
             return;
         }
-        JsonNode auth = p.data() == null ? Json.MAPPER.createObjectNode() : p.data();
-        JsonNode t = auth.get("token");
-        String refusal = null;
-        if (t != null && !t.isNull() && !t.isTextual()) {
-            refusal = "auth.token must be a string";
-        } else {
-            try {
-                grants = tokens.get().verify(t != null && t.isTextual() ? t.asText() : upgradeToken);
-            } catch (AuthException e) {
-                hub().metrics().authFailure(protocol(), e.label());
-                refusal = e.getMessage();
-            }
-        }
-        if (refusal != null) {
-            sendText("44{\"message\":" + Json.quote(refusal) + ",\"data\":{\"code\":\"unauthorized\"}}");
+        if (connecting) {
+            protocolError("invalid state: CONNECT while the previous CONNECT is being authenticated");
             return;
         }
+        JsonNode data = p.data() == null ? Json.MAPPER.createObjectNode() : p.data();
+        JsonNode t = data.get("token");
+        if (t != null && !t.isNull() && !t.isTextual()) {
+            refuseConnect("auth.token must be a string", "unauthorized");
+            return;
+        }
+        connecting = true;
+        whenDone(auth.authenticate(upgradeCredentials.withConnectToken(t != null && t.isTextual() ? t.asText() : null)),
+                (who, failure) -> {
+                    if (failure != null) {
+                        connecting = false;
+                        AuthException e = Authenticator.cause(failure);
+                        refuseConnect(e.getMessage(), e.retryable() ? "auth_unavailable" : "unauthorized");
+                        return;
+                    }
+                    authenticated(who, data);
+                });
+    }
+
+    private void refuseConnect(String message, String code) {
+        sendText("44{\"message\":" + Json.quote(message) + ",\"data\":{\"code\":\"" + code + "\"}}");
+    }
+
+    /** The CONNECT's credentials were accepted: recover the session it names, or start a fresh one. */
+    private void authenticated(Principal who, JsonNode data) {
+        principal = who;
+        closeAt(who.closeAtMillis());
         if (connectTimer != null) {
             connectTimer.remove();
             connectTimer = null;
         }
-        JsonNode wantPid = auth.get("pid"), wantOffset = auth.get("offset");
-        if (wantPid != null && wantPid.isTextual()) {
-            boolean recovered = restore(wantPid.asText(), wantOffset != null && wantOffset.isTextual() ? wantOffset.asText() : null);
-            hub().metrics().resume(protocol(), recovered ? "recovered" : "gap");
-            if (recovered) return;
+        JsonNode wantPid = data.get("pid"), wantOffset = data.get("offset");
+        RecoveryStore.Record rec = wantPid != null && wantPid.isTextual() ? store.find(wantPid.asText()) : null;
+        if (rec == null || !rec.subject().equals(who.subject())) {
+            if (wantPid != null && wantPid.isTextual()) hub().metrics().resume(protocol(), "gap");
+            connecting = false;
+            fresh();
+            return;
         }
-        fresh();
+        String offset = wantOffset != null && wantOffset.isTextual() ? wantOffset.asText() : null;
+        whenDone(allAllowed(rec.rooms().keySet()), (allowed, failure) -> {
+            connecting = false;
+            boolean recovered = Boolean.TRUE.equals(allowed) && restore(rec, offset);
+            hub().metrics().resume(protocol(), recovered ? "recovered" : "gap");
+            if (!recovered) fresh();
+        });
+    }
+
+    /** True if the principal may still join every one of {@code rooms} (asking the webhook where needed). */
+    private CompletableFuture<Boolean> allAllowed(Collection<String> rooms) {
+        List<CompletableFuture<JoinDecision>> answers = new ArrayList<>(rooms.size());
+        for (String room : rooms) answers.add(auth.mayJoin(principal, room));
+        return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
+                .thenApply(done -> answers.stream().allMatch(a -> a.join().allowed()));
     }
 
     private void fresh() {
         String newPid = SocketIoEndpoint.newId(16);
         sid = SocketIoEndpoint.newId(15);
         rooms.clear();
-        store.create(new RecoveryStore.Record(newPid, sid, grants.subject(), Map.of(), true, 0), this);
+        store.create(new RecoveryStore.Record(newPid, sid, principal.subject(), Map.of(), true, 0), this);
         pid = newPid;
         state = State.CONNECTED;
         send(connectFrame());
     }
 
     /**
-     * Restores session {@code wantPid} if everything it missed is still in the log; false (and
-     * nothing sent) if the client must get a fresh session instead.
+     * Restores session {@code rec} (its subject and rooms already authorized) if everything it missed
+     * is still in the log; false (and nothing sent) if the client must get a fresh session instead.
      *
      * @param offsetText the offset of the last event the client received, or null if it received none
      */
-    private boolean restore(String wantPid, String offsetText) {
-        RecoveryStore.Record rec = store.find(wantPid);
-        if (rec == null || !rec.subject().equals(grants.subject())) return false;
-        for (String room : rec.rooms().keySet()) if (!grants.allows(room)) return false;
+    private boolean restore(RecoveryStore.Record rec, String offsetText) {
+        String wantPid = rec.pid();
         EventLog log = hub().log();
         Offset seen = null;
         if (offsetText != null) {
@@ -329,6 +378,7 @@ final class SocketIoSession extends WebSocketSession {
             for (String room : rooms.keySet()) leave(room);
         }
         rooms.clear();
+        pending.clear(); // their answers find nothing to do
         String p = pid;
         state = State.AWAITING_CONNECT;
         pid = null;
@@ -350,27 +400,52 @@ final class SocketIoSession extends WebSocketSession {
             room = RoomContract.room(p.firstArgument());
         } catch (IllegalArgumentException e) {
             String message = "invalid join: " + e.getMessage();
-            sendText("42[\"credentialError\",{\"message\":" + Json.quote(message) + "}]");
+            sendText("42[\"credentialError\",{\"message\":" + Json.quote(message) + ",\"code\":\"bad_request\"}]");
             ack(p, refused(null, message));
             return;
         }
-        if (grants.expiresAtMillis() <= System.currentTimeMillis()) {
-            // Reconnecting calls the client's auth function again: a renewed token recovers the session.
-            close(new CloseReason(CloseReason.Kind.UNAUTHORIZED, "token expired"));
+        if (principal.expired(System.currentTimeMillis())) {
+            close(new CloseReason(CloseReason.Kind.EXPIRED, "token expired"));
             return;
         }
-        String refusal = !grants.allows(room) ? "your token does not grant room " + room
-                : !rooms.containsKey(room) && rooms.size() >= settings.maxRoomsPerConnection()
-                ? "at most " + settings.maxRoomsPerConnection() + " rooms per connection" : null;
-        if (refusal != null) {
-            hub().metrics().join(protocol(), "forbidden");
-            sendText("42[\"credentialError\",{\"message\":" + Json.quote(refusal) + ",\"room\":" + Json.quote(room)
-                    + "," + RoomContract.describe(room) + "}]");
-            ack(p, refused(room, refusal));
+        boolean member = rooms.containsKey(room) || pending.containsKey(room);
+        if (!member && rooms.size() + pending.size() >= settings.maxRoomsPerConnection()) {
+            refuseJoin(p, room, "too_many_rooms", "at most " + settings.maxRoomsPerConnection() + " rooms per connection");
             return;
         }
+        if (!pending.containsKey(room) && pending.size() >= Authenticator.MAX_PENDING_JOINS) {
+            refuseJoin(p, room, "too_many_requests",
+                    "at most " + Authenticator.MAX_PENDING_JOINS + " joins may wait for authorization at once");
+            return;
+        }
+        long number = ++joins;
+        String session = pid;
+        pending.put(room, number);
+        whenDone(auth.mayJoin(principal, room), (answer, failure) -> {
+            JoinDecision decision = JoinDecision.orUnavailable(answer);
+            if (!Objects.equals(pid, session)) return; // DISCONNECTed meanwhile: that socket is gone
+            if (!pending.remove(room, number)) {
+                // a newer join of the room decides the subscription, a leave cancelled it: just answer this one
+                ack(p, !pending.containsKey(room) ? refused(room, "left before the join was authorized")
+                        : decision.allowed() ? ok(room) : refused(room, decision.message()));
+                return;
+            }
+            if (principal.expired(System.currentTimeMillis())) {
+                close(new CloseReason(CloseReason.Kind.EXPIRED, "token expired"));
+                return;
+            }
+            if (!decision.allowed()) {
+                hub().metrics().join(protocol(), decision.label());
+                refuseJoin(p, room, decision.code(), decision.message());
+                return;
+            }
+            subscribe(p, room);
+        });
+    }
+
+    private void subscribe(SocketIoPacket p, String room) {
         if (rooms.containsKey(room)) {
-            ack(p, joined(room));
+            ack(p, ok(room));
             return;
         }
         Offset at;
@@ -378,11 +453,18 @@ final class SocketIoSession extends WebSocketSession {
             // Joined at the head as read under the lock: the subscription's exact start, which a
             // recovery without any client offset replays from.
             at = hub().log().head();
-            List<byte[]> reply = p.ackId() < 0 ? List.of() : List.of(ackFrame(p.ackId(), joined(room)));
+            List<byte[]> reply = p.ackId() < 0 ? List.of() : List.of(ackFrame(p.ackId(), ok(room)));
             if (join(room, room, at, x -> reply) == null) return;
         }
         rooms.put(room, at);
         store.rooms(pid, this, rooms);
+    }
+
+    /** {@code credentialError} naming the room, with a code (docs/protocol.md), and a refusing ack. */
+    private void refuseJoin(SocketIoPacket p, String room, String code, String message) {
+        sendText("42[\"credentialError\",{\"message\":" + Json.quote(message) + ",\"code\":" + Json.quote(code)
+                + ",\"room\":" + Json.quote(room) + "," + RoomContract.describe(room) + "}]");
+        ack(p, refused(room, message));
     }
 
     private void onLeave(SocketIoPacket p) {
@@ -393,16 +475,17 @@ final class SocketIoSession extends WebSocketSession {
             ack(p, refused(null, "invalid leave: " + e.getMessage()));
             return;
         }
+        boolean wasPending = pending.remove(room) != null;
         if (rooms.remove(room) == null) {
-            ack(p, refused(room, "not in room " + room));
+            ack(p, wasPending ? ok(room) : refused(room, "not in room " + room));
             return;
         }
         leave(room);
         store.rooms(pid, this, rooms);
-        ack(p, "{\"ok\":true,\"room\":" + Json.quote(room) + "}");
+        ack(p, ok(room));
     }
 
-    private static String joined(String room) {
+    private static String ok(String room) {
         return "{\"ok\":true,\"room\":" + Json.quote(room) + "}";
     }
 
@@ -458,5 +541,14 @@ final class SocketIoSession extends WebSocketSession {
     @Override
     protected int closeCode(CloseReason.Kind kind) {
         return NativeCloseCodes.of(kind);
+    }
+
+    /** Expired credentials: {@code credentialError} with code {@code token_expired} first, then close 4001. */
+    @Override
+    protected void close(CloseReason reason) {
+        if (!isClosing() && reason.kind() == CloseReason.Kind.EXPIRED) {
+            sendText("42[\"credentialError\",{\"message\":" + Json.quote(reason.message()) + ",\"code\":\"token_expired\"}]");
+        }
+        super.close(reason);
     }
 }
