@@ -249,6 +249,28 @@ class NativeProtocolTest {
         }
     }
 
+    @Test
+    void aConnectionThatSendsNothingForTheIdleTimeoutIsClosedWith4002WhileOneThatPingsStays() throws Exception {
+        // pings from the server would be answered by the client's WebSocket stack and count as traffic: none here
+        try (TestGateway idle = new TestGateway(dir.resolve("idle"), c -> {
+                 c.idleTimeoutMs = 1_500;
+                 c.pingIntervalMs = 600_000;
+             });
+             WsTestClient silent = WsTestClient.welcomed(idle, TestGateway.token("alice"));
+             WsTestClient talking = WsTestClient.welcomed(idle, TestGateway.token("bob"))) {
+            for (int i = 0; i < 8; i++) { // 4 s: well past the timeout
+                talking.send("{\"op\":\"ping\"}");
+                talking.expect("pong");
+                Thread.sleep(500);
+            }
+            WsTestClient.Closed closed = silent.awaitClose();
+            assertThat(closed.code()).isEqualTo(NativeCloseCodes.IDLE);
+            assertThat(closed.reason()).isEqualTo("idle timeout: no frame received");
+            talking.send("{\"op\":\"ping\"}");
+            assertThat(talking.expect("pong")).isNotNull();
+        }
+    }
+
     static List<String> offsets(List<JsonNode> events) {
         return events.stream().map(e -> e.get("offset").asText()).toList();
     }
