@@ -7,6 +7,7 @@
 #   bench/run-storage-bench.sh                      # everything, default settings (~5 min)
 #   bench/run-storage-bench.sh SequentialRead       # a regex picks benchmarks
 #   bench/run-storage-bench.sh -prof gc             # any other JMH option is passed on
+#   bench/run-storage-bench.sh SequentialRead -p rooms=1000   # read events spread over 1000 rooms
 #   ITERATIONS=10 FORKS=2 bench/run-storage-bench.sh
 #
 # Iteration settings come from these variables (JMH refuses -i, -wi, … given twice):

@@ -18,6 +18,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -115,11 +116,16 @@ public final class Logs {
         }
     }
 
-    /** A Tidings log pre-filled with {@code events} sample events, and a cursor over it. */
+    /**
+     * A Tidings log pre-filled with {@code events} sample events, their rooms going round
+     * {@code rooms} distinct ones, and a cursor over it.
+     */
     @State(Scope.Thread)
     public static class TidingsFilled {
         @Param("1000000")
         public int events;
+        @Param("1")
+        public int rooms;
         Path dir;
         EventLog log;
         Cursor cursor;
@@ -128,7 +134,7 @@ public final class Logs {
         public void fill() {
             dir = BenchDirs.create("tidings-read");
             log = openTidings(dir, Durability.PROCESS_CRASH);
-            List<NewEvent> batch = SampleEvent.batch(1000);
+            List<NewEvent> batch = SampleEvent.batch(1000, rooms);
             for (int n = 0; n < events; n += batch.size()) log.append(batch.subList(0, Math.min(batch.size(), events - n)));
             cursor = log.cursorAtStart();
         }
@@ -157,11 +163,13 @@ public final class Logs {
         }
     }
 
-    /** A raw queue pre-filled with {@code events} records of the same size, and a tailer over it. */
+    /** A raw queue pre-filled with {@code events} records of the same size and rooms, and a tailer over it. */
     @State(Scope.Thread)
     public static class RawFilled {
         @Param("1000000")
         public int events;
+        @Param("1")
+        public int rooms;
         Path dir;
         SingleChronicleQueue queue;
         ExcerptTailer tailer;
@@ -172,7 +180,9 @@ public final class Logs {
             dir = BenchDirs.create("raw-read");
             queue = openRaw(dir, false);
             try (ExcerptAppender appender = queue.createAppender()) {
-                for (int n = 0; n < events; n++) RawRecord.write(appender, System.currentTimeMillis());
+                byte[][] roomBytes = new byte[rooms][];
+                for (int r = 0; r < rooms; r++) roomBytes[r] = SampleEvent.room(r).getBytes(StandardCharsets.UTF_8);
+                for (int n = 0; n < events; n++) RawRecord.write(appender, System.currentTimeMillis(), roomBytes[n % 1000 % rooms]);
             }
             tailer = queue.createTailer();
             tailer.singleThreadedCheckDisabled(true); // as Tidings' cursors do

@@ -5,6 +5,8 @@ import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.wire.DocumentContext;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * The raw Chronicle Queue side of each comparison: what an application using Chronicle directly
  * would do with the same event. It writes the same fields in the same layout and size as Tidings'
@@ -14,12 +16,19 @@ import net.openhft.chronicle.wire.DocumentContext;
  * that keeps the event and can resume needs.
  */
 final class RawRecord {
-    static final int SIZE = 1 + 8 + 2 + 2 + SampleEvent.TYPE_BYTES.length + 2 + 2 + SampleEvent.ROOM_BYTES.length
+    static final int SIZE = 1 + 8 + 2 + 2 + SampleEvent.TYPE_BYTES.length + 2 + 2 + SampleEvent.ROOM.length()
             + 4 + SampleEvent.DATA.length + 4;
+
+    private static final byte[] ROOM_BYTES = SampleEvent.ROOM.getBytes(StandardCharsets.UTF_8);
 
     private RawRecord() {}
 
     static void write(ExcerptAppender appender, long timeMillis) {
+        write(appender, timeMillis, ROOM_BYTES);
+    }
+
+    /** The record of the sample event in the room whose UTF-8 bytes are {@code room}. */
+    static void write(ExcerptAppender appender, long timeMillis, byte[] room) {
         try (DocumentContext dc = appender.writingDocument()) {
             Bytes<?> b = dc.wire().bytes();
             b.writeByte((byte) 1);
@@ -28,8 +37,8 @@ final class RawRecord {
             b.writeShort((short) SampleEvent.TYPE_BYTES.length);
             b.write(SampleEvent.TYPE_BYTES);
             b.writeShort((short) 1);
-            b.writeShort((short) SampleEvent.ROOM_BYTES.length);
-            b.write(SampleEvent.ROOM_BYTES);
+            b.writeShort((short) room.length);
+            b.write(room);
             b.writeInt(SampleEvent.DATA.length);
             b.write(SampleEvent.DATA);
             b.writeInt(0);

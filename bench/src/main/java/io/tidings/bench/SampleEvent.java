@@ -13,10 +13,9 @@ import java.util.UUID;
  * producer id. Tidings stores it as a 231-byte record; the raw side writes the same 231 bytes.
  */
 final class SampleEvent {
-    static final String ROOM = "teamspaceA/" + UUID.nameUUIDFromBytes("model-42".getBytes(StandardCharsets.UTF_8));
+    static final String ROOM = room(0);
     static final String TYPE = "newIssues";
     static final byte[] DATA = json(150);
-    static final byte[] ROOM_BYTES = ROOM.getBytes(StandardCharsets.UTF_8);
     static final byte[] TYPE_BYTES = TYPE.getBytes(StandardCharsets.UTF_8);
     static final int BATCH = 100;
 
@@ -26,10 +25,20 @@ final class SampleEvent {
         return new NewEvent(ROOM, TYPE, DATA);
     }
 
-    static List<NewEvent> batch(int size) {
+    /** Room number {@code i}: {@code teamspaceA/<uuid>}, 47 bytes whatever {@code i}; room 0 is {@link #ROOM}. */
+    static String room(int i) {
+        return "teamspaceA/" + UUID.nameUUIDFromBytes(("model-" + (42 + i)).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** {@code size} events whose rooms go round {@code rooms} distinct ones (each its own {@code String}). */
+    static List<NewEvent> batch(int size, int rooms) {
         List<NewEvent> batch = new ArrayList<>(size);
-        for (int i = 0; i < size; i++) batch.add(newEvent());
+        for (int i = 0; i < size; i++) batch.add(new NewEvent(room(i % rooms), TYPE, DATA));
         return List.copyOf(batch);
+    }
+
+    static List<NewEvent> batch(int size) {
+        return batch(size, 1);
     }
 
     /** A JSON object of exactly {@code size} bytes. */

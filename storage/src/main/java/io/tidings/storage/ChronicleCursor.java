@@ -63,7 +63,8 @@ final class ChronicleCursor implements Cursor {
             bytes.read(record, 0, length);
             Offset offset = new Offset(position.epoch(), index);
             position = offset;
-            pinnedCycle = log.cycleOf(index);
+            int cycle = log.cycleOf(index);
+            if (cycle != pinnedCycle) pinnedCycle = cycle; // a volatile write only when the file changes
             return codec.decode(record, length, offset);
         }
     }

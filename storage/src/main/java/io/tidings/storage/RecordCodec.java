@@ -1,22 +1,30 @@
 package io.tidings.storage;
 
-import java.nio.BufferUnderflowException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
  * Encodes and decodes one event record (layout in {@link ChronicleEventLog}). Keeps a reusable
- * buffer, so each instance belongs to one thread at a time (the writer under its lock, or a cursor).
+ * buffer and the names it decoded recently, so each instance belongs to one thread at a time (the
+ * writer under its lock, or a cursor).
  */
 final class RecordCodec {
     static final byte VERSION = 1;
     private static final int FIXED_BYTES = 1 + 8 + 2 + 2 + 2 + 4 + 4;
 
+    private static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
     private ByteBuffer buffer = ByteBuffer.allocate(1024);
     private final CRC32C crc = new CRC32C();
+    private final RecentNames recentNames = new RecentNames();
 
     /** Upper bound of the encoded size, for free-space checks before writing. */
     static long estimateBytes(NewEvent e) {
@@ -58,31 +66,69 @@ final class RecordCodec {
         return buffer(size).array();
     }
 
+    /**
+     * Decodes the record in {@code record[0, length)}: checks the CRC32C over everything before the
+     * trailer, then reads the fields by index, each checked to lie before the trailer, and the data
+     * to end exactly where the trailer begins. The type and rooms come from {@link RecentNames}.
+     *
+     * @throws CorruptRecordException if the checksum, the version or a length does not fit
+     */
     Event decode(byte[] record, int length, Offset offset) {
-        if (length < FIXED_BYTES) throw new CorruptRecordException(offset.index(), "record of " + length + " bytes is too short");
+        long index = offset.index();
+        if (length < FIXED_BYTES) throw new CorruptRecordException(index, "record of " + length + " bytes is too short");
+        int body = length - 4;
         crc.reset();
-        crc.update(record, 0, length - 4);
-        ByteBuffer b = ByteBuffer.wrap(record, 0, length);
-        if (b.getInt(length - 4) != (int) crc.getValue()) throw new CorruptRecordException(offset.index(), "checksum mismatch");
-        try {
-            byte version = b.get();
-            if (version != VERSION) throw new CorruptRecordException(offset.index(), "unknown record version " + version);
-            long time = b.getLong();
-            String pid = getShortString(b);
-            String type = getShortString(b);
-            int roomCount = Short.toUnsignedInt(b.getShort());
-            List<String> rooms = new ArrayList<>(roomCount);
-            for (int i = 0; i < roomCount; i++) rooms.add(getShortString(b));
-            int dataLength = b.getInt();
-            if (dataLength < 0 || dataLength > b.remaining() - 4) {
-                throw new CorruptRecordException(offset.index(), "bad data length " + dataLength);
-            }
-            byte[] data = new byte[dataLength];
-            b.get(data);
-            return new Event(offset, time, List.copyOf(rooms), type, data, pid.isEmpty() ? null : pid);
-        } catch (BufferUnderflowException e) {
-            throw new CorruptRecordException(offset.index(), "record is truncated");
+        crc.update(record, 0, body);
+        if ((int) INT.get(record, body) != (int) crc.getValue()) throw new CorruptRecordException(index, "checksum mismatch");
+        byte version = record[0];
+        if (version != VERSION) throw new CorruptRecordException(index, "unknown record version " + version);
+        long time = (long) LONG.get(record, 1);
+        int p = 9;
+        int n = lengthAt(record, p, body, index);
+        String pid = n == 0 ? null : new String(record, p + 2, n, StandardCharsets.UTF_8);
+        p += 2 + n;
+        int namesFrom = p;
+        p += 2 + lengthAt(record, p, body, index); // type
+        int roomCount = unsignedShort(record, p, body, index);
+        p += 2;
+        for (int i = 0; i < roomCount; i++) p += 2 + lengthAt(record, p, body, index);
+        RecentNames.Names names = recentNames.get(record, namesFrom, p, RecordCodec::names);
+        if (body - p < 4) throw truncated(index);
+        int dataLength = (int) INT.get(record, p);
+        p += 4;
+        if (dataLength != body - p) throw new CorruptRecordException(index, "data length " + dataLength + " does not fit the record");
+        return new Event(offset, time, names.rooms(), names.type(), Arrays.copyOfRange(record, p, body), pid);
+    }
+
+    /** The type and rooms in {@code b[from, to)}, whose lengths {@link #decode} has checked. */
+    private static RecentNames.Names names(byte[] b, int from, int to) {
+        int n = Short.toUnsignedInt((short) SHORT.get(b, from));
+        String type = new String(b, from + 2, n, StandardCharsets.UTF_8);
+        int p = from + 2 + n;
+        String[] rooms = new String[Short.toUnsignedInt((short) SHORT.get(b, p))];
+        p += 2;
+        for (int i = 0; i < rooms.length; i++) {
+            n = Short.toUnsignedInt((short) SHORT.get(b, p));
+            rooms[i] = new String(b, p + 2, n, StandardCharsets.UTF_8);
+            p += 2 + n;
         }
+        return new RecentNames.Names(type, List.of(rooms));
+    }
+
+    /** A u16 at {@code p} that is followed by that many bytes, all before {@code end}. */
+    private static int lengthAt(byte[] record, int p, int end, long index) {
+        int n = unsignedShort(record, p, end, index);
+        if (end - p - 2 < n) throw truncated(index);
+        return n;
+    }
+
+    private static int unsignedShort(byte[] record, int p, int end, long index) {
+        if (end - p < 2) throw truncated(index);
+        return Short.toUnsignedInt((short) SHORT.get(record, p));
+    }
+
+    private static CorruptRecordException truncated(long index) {
+        return new CorruptRecordException(index, "record is truncated");
     }
 
     private ByteBuffer buffer(int size) {
@@ -93,12 +139,5 @@ final class RecordCodec {
 
     private static void putShortBytes(ByteBuffer b, byte[] bytes) {
         b.putShort((short) bytes.length).put(bytes);
-    }
-
-    private static String getShortString(ByteBuffer b) {
-        int n = Short.toUnsignedInt(b.getShort());
-        String s = new String(b.array(), b.arrayOffset() + b.position(), n, StandardCharsets.UTF_8);
-        b.position(b.position() + n);
-        return s;
     }
 }
