@@ -21,11 +21,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code sessions} maps a session cookie or API token to a user, {@code permissions} a user to the
  * room prefixes it may join. {@code delayMs} and {@code status} simulate a slow or failing app.
  */
-final class FakeApp implements AutoCloseable {
-    static final String SECRET = "webhook-shared-secret";
+public final class FakeApp implements AutoCloseable {
+    public static final String SECRET = "webhook-shared-secret";
 
-    final Map<String, String> sessions = new ConcurrentHashMap<>();
-    final Map<String, Set<String>> permissions = new ConcurrentHashMap<>();
+    public final Map<String, String> sessions = new ConcurrentHashMap<>();
+    public final Map<String, Set<String>> permissions = new ConcurrentHashMap<>();
     final List<JsonNode> requests = new CopyOnWriteArrayList<>();
     final AtomicInteger connects = new AtomicInteger();
     final AtomicInteger joins = new AtomicInteger();
@@ -37,7 +37,7 @@ final class FakeApp implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService pool = Executors.newCachedThreadPool();
 
-    FakeApp() throws IOException {
+    public FakeApp() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 100);
         server.setExecutor(pool);
         server.createContext("/tidings/auth", exchange -> {
@@ -90,7 +90,7 @@ final class FakeApp implements AutoCloseable {
         return token == null ? null : sessions.get(token);
     }
 
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/tidings/auth";
     }
 
