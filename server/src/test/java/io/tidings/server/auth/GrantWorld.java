@@ -1,5 +1,6 @@
 package io.tidings.server.auth;
 
+import io.tidings.server.GatewayConfig;
 import io.tidings.server.TestGateway;
 import io.tidings.server.WsClient;
 import io.tidings.server.http.Json;
@@ -32,6 +33,14 @@ public final class GrantWorld {
     public static final Map<String, String> CABLE_CHANNELS = Map.of("NotificationsChannel", "user/{$sub}", "TeamChannel", "t{team}",
             "ModelChannel", "t{team}/m{model}");
     public static final List<String> KINDS = List.of("jwt", "webhook", "jwt+webhook");
+
+    /** Points {@code c} at {@code app}'s webhook (session cookie {@code connect.sid}) and maps the cable channels. */
+    public static void configure(GatewayConfig c, FakeApp app) {
+        c.authWebhookUrl = app.url();
+        c.authWebhookSecret = FakeApp.SECRET;
+        c.authWebhookCookies = List.of("connect.sid");
+        c.cableChannels = CABLE_CHANNELS;
+    }
 
     /** One user: how it authenticates, every room prefix it may join, and its JWT (null for webhook users). */
     public record User(String sub, String kind, Set<String> granted, String token) {

@@ -41,12 +41,7 @@ class NoLeakPropertyTest {
     @Test
     void noClientEverReceivesAnEventOfARoomItWasNotGranted() throws Exception {
         try (FakeApp app = new FakeApp();
-             TestGateway g = new TestGateway(dir, c -> {
-                 c.authWebhookUrl = app.url();
-                 c.authWebhookSecret = FakeApp.SECRET;
-                 c.authWebhookCookies = List.of("connect.sid");
-                 c.cableChannels = GrantWorld.CABLE_CHANNELS;
-             })) {
+             TestGateway g = new TestGateway(dir, c -> GrantWorld.configure(c, app))) {
             long base = System.nanoTime();
             for (int round = 0; round < 3; round++) {
                 long seed = base + round;

@@ -50,12 +50,7 @@ class AuthorizationPropertyTest {
         Counts counts = new Counts();
         long started = System.nanoTime();
         try (FakeApp app = new FakeApp();
-             TestGateway g = new TestGateway(dir, c -> {
-                 c.authWebhookUrl = app.url();
-                 c.authWebhookSecret = FakeApp.SECRET;
-                 c.authWebhookCookies = List.of("connect.sid");
-                 c.cableChannels = GrantWorld.CABLE_CHANNELS;
-             })) {
+             TestGateway g = new TestGateway(dir, c -> GrantWorld.configure(c, app))) {
             for (int round = 0; round < rounds; round++) {
                 GrantWorld world = new GrantWorld(new Random(Scale.seed() + round), "a" + round + "u", usersPerRound, app);
                 try {

@@ -1,6 +1,7 @@
 package io.tidings.server.reliability;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tidings.server.TestGateway;
 import io.tidings.server.WsClient;
 import io.tidings.server.http.Json;
 
@@ -19,9 +20,6 @@ import java.util.Map;
  * <p>Not thread-safe: one test thread reads it.
  */
 final class Canary implements AutoCloseable {
-    /** The cable channel a gateway must map to the canary room: {@code cableChannels.put(CHANNEL, room)}. */
-    static final String CHANNEL = "CanaryChannel";
-
     final String protocol;
     private final WsClient ws;
     private final List<Integer> received = new ArrayList<>();
@@ -31,34 +29,38 @@ final class Canary implements AutoCloseable {
         this.ws = ws;
     }
 
-    /** One canary per protocol, joined to {@code room} (a teamspace-like name without '/') with {@code token}. */
-    static List<Canary> everyProtocol(String wsBase, String token, String room) throws InterruptedException {
-        return List.of(nativeProtocol(wsBase, token, room), socketIo(wsBase, token, room), cable(wsBase, token));
+    /**
+     * One canary per protocol for the user {@code sub}, each joined to its personal room {@code user/<sub>}
+     * (always granted; ActionCable's default {@code NotificationsChannel}). Publish canary events there.
+     */
+    static List<Canary> everyProtocol(String wsBase, String sub) throws InterruptedException {
+        String token = TestGateway.token(sub);
+        return List.of(nativeProtocol(wsBase, token, sub), socketIo(wsBase, token, sub), cable(wsBase, token));
     }
 
-    static Canary nativeProtocol(String wsBase, String token, String room) throws InterruptedException {
+    private static Canary nativeProtocol(String wsBase, String token, String sub) throws InterruptedException {
         WsClient ws = WsClient.open(wsBase + "/v1/ws", Map.of("Authorization", "Bearer " + token));
         expectPrefix(ws, "{\"op\":\"welcome\"");
-        ws.send("{\"op\":\"join\",\"room\":" + Json.quote(room) + "}");
+        ws.send("{\"op\":\"join\",\"room\":" + Json.quote("user/" + sub) + "}");
         expectPrefix(ws, "{\"op\":\"joined\"");
         expectPrefix(ws, "{\"op\":\"live\"");
         return new Canary("native", ws);
     }
 
-    static Canary socketIo(String wsBase, String token, String room) throws InterruptedException {
+    private static Canary socketIo(String wsBase, String token, String sub) throws InterruptedException {
         WsClient ws = WsClient.open(wsBase + "/socket.io/?EIO=4&transport=websocket");
         expectPrefix(ws, "0{");
         ws.send("40{\"token\":" + Json.quote(token) + "}");
         expectPrefix(ws, "40{\"sid\"");
-        ws.send("421[\"join\",{\"account\":" + Json.quote(room) + "}]");
+        ws.send("421[\"join\",{\"account\":\"user\",\"model\":" + Json.quote(sub) + "}]");
         expectPrefix(ws, "431[{\"ok\":true");
         return new Canary("socket.io", ws);
     }
 
-    static Canary cable(String wsBase, String token) throws InterruptedException {
+    private static Canary cable(String wsBase, String token) throws InterruptedException {
         WsClient ws = WsClient.open(wsBase + "/cable", Map.of("Cookie", "Authorization=" + token), "actioncable-v1-json");
         if (!ws.nextNonPing().equals("frame {\"type\":\"welcome\"}")) throw new AssertionError("cable canary: no welcome");
-        ws.send("{\"command\":\"subscribe\",\"identifier\":" + Json.quote("{\"channel\":\"" + CHANNEL + "\"}") + "}");
+        ws.send("{\"command\":\"subscribe\",\"identifier\":" + Json.quote("{\"channel\":\"NotificationsChannel\"}") + "}");
         if (!ws.nextNonPing().contains("confirm_subscription")) throw new AssertionError("cable canary: not confirmed");
         return new Canary("cable", ws);
     }

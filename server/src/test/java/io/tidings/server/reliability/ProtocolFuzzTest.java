@@ -64,15 +64,15 @@ class ProtocolFuzzTest {
                  c.socketIoMaxPayloadBytes = MAX_INBOUND;
                  c.maxBodyBytes = MAX_BODY;
                  c.socketIoPingIntervalMs = 600_000; // the canaries do not answer Engine.IO pings between reads
-                 c.cableChannels = Map.of("NotificationsChannel", "user/{$sub}", "FuzzChannel", "fuzz/{id}", Canary.CHANNEL, "canary");
+                 c.cableChannels = Map.of("NotificationsChannel", "user/{$sub}", "FuzzChannel", "fuzz/{id}");
              })) {
             String fuzzToken = TestGateway.token("fuzzer", "fuzz");
-            List<Canary> canaries = Canary.everyProtocol(g.ws(""), TestGateway.token("canary-user", "canary"), "canary");
+            List<Canary> canaries = Canary.everyProtocol(g.ws(""), "canary");
             Map<WsSurface, RawWebSocket> open = new EnumMap<>(WsSurface.class);
             int canaryEvents = 0;
             for (int n = 0; n < cases && failures.size() < 30; n++) {
                 if (n % 25 == 0) {
-                    acknowledged.add(g.publish("canary", "c", "{\"i\":" + canaryEvents++ + "}"));
+                    acknowledged.add(g.publish("user/canary", "c", "{\"i\":" + canaryEvents++ + "}"));
                     acknowledgedAnswers++;
                 }
                 int surface = n % 4;
