@@ -26,13 +26,13 @@ public final class FakeApp implements AutoCloseable {
 
     public final Map<String, String> sessions = new ConcurrentHashMap<>();
     public final Map<String, Set<String>> permissions = new ConcurrentHashMap<>();
-    final List<JsonNode> requests = new CopyOnWriteArrayList<>();
-    final AtomicInteger connects = new AtomicInteger();
-    final AtomicInteger joins = new AtomicInteger();
+    public final List<JsonNode> requests = new CopyOnWriteArrayList<>();
+    public final AtomicInteger connects = new AtomicInteger();
+    public final AtomicInteger joins = new AtomicInteger();
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger maxInFlight = new AtomicInteger();
-    volatile long delayMs;
-    volatile int status = 200;
+    public volatile long delayMs;
+    public volatile int status = 200;
     volatile boolean requireSecret = true;
     private final HttpServer server;
     private final ExecutorService pool = Executors.newCachedThreadPool();
@@ -88,6 +88,14 @@ public final class FakeApp implements AutoCloseable {
         if (apiToken != null && sessions.containsKey(apiToken)) return sessions.get(apiToken);
         String token = req.path("token").asText(null);
         return token == null ? null : sessions.get(token);
+    }
+
+    /** Points a gateway at this app: its URL and secret, the {@code connect.sid} cookie and {@code X-Api-Token} header. */
+    public void configure(io.tidings.server.GatewayConfig c) {
+        c.authWebhookUrl = url();
+        c.authWebhookSecret = SECRET;
+        c.authWebhookCookies = List.of("connect.sid");
+        c.authWebhookHeaders = List.of("X-Api-Token");
     }
 
     public String url() {

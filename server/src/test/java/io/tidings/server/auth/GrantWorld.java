@@ -36,9 +36,7 @@ public final class GrantWorld {
 
     /** Points {@code c} at {@code app}'s webhook (session cookie {@code connect.sid}) and maps the cable channels. */
     public static void configure(GatewayConfig c, FakeApp app) {
-        c.authWebhookUrl = app.url();
-        c.authWebhookSecret = FakeApp.SECRET;
-        c.authWebhookCookies = List.of("connect.sid");
+        app.configure(c);
         c.cableChannels = CABLE_CHANNELS;
     }
 

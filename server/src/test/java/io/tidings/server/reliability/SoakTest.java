@@ -40,7 +40,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * tolerances in {@link #GROWTH}. Canaries on every protocol must receive every canary event once and
  * in order throughout; the gateway must print no error or stack trace.
  *
- * <p>{@code ops/reliability/run.sh soak [--long] [--seed N]}; knobs {@code soakSeconds} (120 / 3600),
+ * <p>{@code ops/reliability/run.sh soak [--long] [--seed N]}; knobs {@code soakSeconds} (100 / 3600),
  * {@code soakSampleSeconds} (5 / 10). Samples go to target/reliability/soak-samples.csv.
  */
 class SoakTest {
@@ -78,7 +78,7 @@ class SoakTest {
 
     @Test
     void aGatewayUnderMixedLoadAndChurnDoesNotGrowAndDeliversEveryCanaryEventOnce() throws Exception {
-        int seconds = Scale.pick("soakSeconds", 120, 3600);
+        int seconds = Scale.pick("soakSeconds", 100, 3600);
         int every = Scale.pick("soakSampleSeconds", 5, 10); // < Engine.IO's ping timeout: the Socket.IO canary answers pings when read
         Random seeds = new Random(Scale.seed());
         try (GatewayProcess gw = new GatewayProcess(dir, Map.of("rollPeriod", "TEST_SECONDLY", "retentionMaxAgeMs", "20000"))) {
