@@ -42,6 +42,8 @@ else
   usage
 fi
 
-# Reports (figures per run) land in server/target/reliability/.
+# Reports (figures per run) land in server/target/reliability/. The build's default per-test timeout
+# (3 m, src/test/resources/junit-platform.properties) is for CI scale; on-demand runs get 2 h (a later
+# -Djunit.jupiter.execution.timeout.default on the command line wins).
 exec mvn -B -pl server -am verify -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
-  "${props[@]}"
+  -Djunit.jupiter.execution.timeout.default=2h "${props[@]}"

@@ -6,23 +6,13 @@ import io.tidings.storage.VerifyReport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,35 +21,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * elsewhere), the process exits 0, and the log it leaves reopens cleanly with every event.
  */
 class ShutdownTest {
-    private static final Pattern LISTENING = Pattern.compile("tidings: listening on http://localhost:(\\d+)");
-
     @TempDir
     Path dir;
 
     @Test
     void sigtermClosesWebSocketsWith1001ExitsZeroAndLeavesALogThatReopensCleanly() throws Exception {
-        Process server = startServer();
-        BlockingQueue<String> output = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = r.readLine(); line != null; line = r.readLine()) output.add(line);
-            } catch (IOException ignored) {
-                // process ended
-            }
-        }, "server-output");
-        reader.setDaemon(true);
-        reader.start();
-        List<String> seen = new ArrayList<>();
-        try {
-            int port = -1;
-            while (port < 0) {
-                String line = output.poll(60, TimeUnit.SECONDS);
-                if (line == null) throw new AssertionError("server did not start; output: " + seen + ", alive " + server.isAlive());
-                seen.add(line);
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) port = Integer.parseInt(m.group(1));
-            }
-
+        try (GatewayProcess server = new GatewayProcess(dir, Map.of())) {
+            int port = server.port();
             String offset;
             try (WsTestClient c = WsTestClient.connect(port, TestGateway.token("erin", "teamspaceA"))) {
                 c.expect("welcome");
@@ -71,17 +39,14 @@ class ShutdownTest {
                 assertThat(r.statusCode()).isEqualTo(200);
                 offset = c.expect("event").get("offset").asText();
 
-                // SIGTERM. (Process.destroy() sends it too but also closes our ends of the child's pipes,
-                // which would lose what the server prints while shutting down.)
-                assertThat(server.toHandle().destroy()).isTrue();
+                assertThat(server.sigterm()).isTrue();
                 WsTestClient.Closed closed = c.awaitClose();
                 assertThat(closed.code()).isEqualTo(1001);
                 assertThat(closed.reason()).contains("resume");
             }
-            assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("process exited").isTrue();
-            reader.join(5000);
-            output.drainTo(seen);
-            assertThat(server.exitValue()).as("exit status; output: " + seen).isZero();
+            assertThat(server.awaitExit(60)).as("process exited").isTrue();
+            List<String> seen = server.output();
+            assertThat(server.process().exitValue()).as("exit status; output: " + seen).isZero();
             assertThat(seen).anyMatch(l -> l.contains("tidings: shutting down"));
             assertThat(seen).last().asString().contains("tidings: stopped");
 
@@ -91,28 +56,6 @@ class ShutdownTest {
                 assertThat(report.scanned()).isEqualTo(1);
                 assertThat(log.head().toString()).isEqualTo(offset);
             }
-        } finally {
-            server.destroyForcibly();
         }
-    }
-
-    /** {@code java <the test JVM's module and -D flags> -cp <test classpath> TidingsCli serve …} with credentials in the environment. */
-    private Process startServer() throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-opens") || arg.startsWith("--add-exports") || arg.startsWith("--enable-native-access")
-                    || arg.startsWith("--sun-misc-unsafe-memory-access") || arg.startsWith("-D")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.tidings.server.cli.TidingsCli",
-                "serve", "--port", "0", "--host", "127.0.0.1", "--data-dir", dir.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put(GatewayConfig.envName("jwtSecret"), TestGateway.SECRET);
-        pb.environment().put(GatewayConfig.envName("publishKeys"), TestGateway.PUBLISH_KEY);
-        pb.environment().put(GatewayConfig.envName("auditKeys"), TestGateway.AUDIT_KEY);
-        pb.environment().put(GatewayConfig.envName("minFreeBytes"), "0");
-        return pb.start();
     }
 }

@@ -104,6 +104,18 @@ public final class WsClient implements AutoCloseable {
         socket.sendText(text, true).join();
     }
 
+    /** Starts a normal close (1000) from the client side, waiting at most a second for it to be sent. */
+    public void sendClose() {
+        try {
+            socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(1, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("close not sent", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The next line, whatever it is. */
     public String nextLine(long seconds) throws InterruptedException {
         String line = lines.poll(seconds, TimeUnit.SECONDS);

@@ -9,6 +9,7 @@ import io.tidings.storage.NewEvent;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
+import org.xnio.IoUtils;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -95,6 +96,10 @@ public final class PublishHandler implements HttpHandler {
      */
     private static void rejectAndClose(HttpServerExchange exchange, ApiError e) {
         exchange.setPersistent(false);
+        if (exchange.isResponseStarted()) { // the client went away mid-body: Undertow has already ended the exchange
+            IoUtils.safeClose(exchange.getConnection());
+            return;
+        }
         e.send(exchange);
     }
 

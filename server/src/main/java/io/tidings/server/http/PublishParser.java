@@ -55,8 +55,9 @@ public final class PublishParser {
                 }
             }
         } catch (JsonProcessingException e) {
-            throw ApiError.badRequest("malformed JSON at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+            // a broken limit (e.g. nesting deeper than Jackson's 1000 levels) has no location
+            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw ApiError.badRequest("malformed JSON" + where + ": " + e.getOriginalMessage());
         } catch (IOException e) {
             throw ApiError.badRequest("unreadable body: " + e.getMessage());
         }

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * (src/test/node/cable/client.mjs) or a bare WebSocket for exact frames (cable/raw.mjs).
  * Lines are {@code <tag> <payload>}.
  */
-final class CableNode implements AutoCloseable {
+public final class CableNode implements AutoCloseable {
     static final long WAIT_SECONDS = 30;
     static final String PROTOCOLS = "actioncable-v1-json,actioncable-unsupported";
     static final String NOTIFICATIONS = "{\"channel\":\"NotificationsChannel\"}";
@@ -29,7 +29,7 @@ final class CableNode implements AutoCloseable {
     }
 
     /** A real client: {@code rails} (@rails/actioncable 8), {@code legacy} (actioncable 5.2) or {@code anycable} (@anycable/web, extended protocol). */
-    static CableNode client(String kind, TestGateway g, String token) throws InterruptedException {
+    public static CableNode client(String kind, TestGateway g, String token) throws InterruptedException {
         CableNode c = new CableNode(NodeScript.start("cable/client.mjs", kind, g.ws("/cable"), token == null ? "" : token));
         c.next("ready");
         return c;
@@ -49,12 +49,12 @@ final class CableNode implements AutoCloseable {
         return "Authorization=" + token;
     }
 
-    void send(String line) {
+    public void send(String line) {
         script.send(line);
     }
 
     /** The next line, whatever it is. */
-    String nextLine() throws InterruptedException {
+    public String nextLine() throws InterruptedException {
         return read(WAIT_SECONDS);
     }
 

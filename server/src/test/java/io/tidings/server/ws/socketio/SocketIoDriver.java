@@ -17,14 +17,14 @@ import java.util.function.Predicate;
  * the real socket.io-client (or raw ws client) reports, and waits for what a test expects.
  * Not thread-safe: one test thread.
  */
-final class SocketIoDriver implements AutoCloseable {
+public final class SocketIoDriver implements AutoCloseable {
     static final long WAIT_SECONDS = 20;
 
     private final NodeScript node;
     private final List<JsonNode> lines = new ArrayList<>();
     private int mark;
 
-    SocketIoDriver(TestGateway gateway) {
+    public SocketIoDriver(TestGateway gateway) {
         this(gateway.http(""));
     }
 
@@ -54,7 +54,7 @@ final class SocketIoDriver implements AutoCloseable {
     }
 
     /** Connects and waits until connected; returns the connect line. */
-    JsonNode connected(String id, String token) {
+    public JsonNode connected(String id, String token) {
         connect(id, token);
         return await("connect of " + id, l -> is(l, "connect", id));
     }
@@ -66,7 +66,7 @@ final class SocketIoDriver implements AutoCloseable {
     }
 
     /** Emits join with an ack and waits for the ack; returns its first argument. */
-    JsonNode join(String id, String argJson) {
+    public JsonNode join(String id, String argJson) {
         String tag = "join-" + lines.size() + "-" + argJson.hashCode();
         emit(id, tag, true, "join", argJson);
         return await("ack of join " + argJson, l -> is(l, "ack", id) && tag.equals(l.path("tag").asText())).get("args").get(0);
@@ -119,7 +119,7 @@ final class SocketIoDriver implements AutoCloseable {
     }
 
     /** Every event client {@code id} received since the mark, up to and including the first named {@code lastName}. */
-    List<JsonNode> eventsUntil(String id, String lastName) {
+    public List<JsonNode> eventsUntil(String id, String lastName) {
         await(id + " receiving " + lastName, l -> isEvent(l, id, lastName));
         List<JsonNode> events = new ArrayList<>();
         for (int i = mark; i < lines.size(); i++) {
