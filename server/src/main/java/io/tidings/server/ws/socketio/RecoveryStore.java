@@ -13,12 +13,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -41,7 +45,11 @@ import java.util.stream.Stream;
  * <h2>Commit point and recovery rule</h2>
  * A record is written whole to {@code <pid>.tmp} and renamed over {@code <pid>.json} (atomic on
  * POSIX file systems); it counts once the rename returned. It is written when a session is created,
- * joins or leaves a room, is taken by a reconnecting client, and when its connection ends. With
+ * joins or leaves a room, is taken by a reconnecting client, and when its connection ends — not by
+ * the caller (a connection's I/O thread must never wait for a disk) but by one writer thread, which
+ * writes the latest state of each changed session: a burst of joins costs one or a few writes, not
+ * one each. {@link #rooms} tells when the record holding a room change has been written (a join is
+ * acknowledged then); a process killed before that loses only that change. With
  * {@link io.tidings.storage.Durability#POWER_LOSS} the file and the directory are also fsynced,
  * otherwise a record survives a process crash but not a power loss. On open: {@code *.tmp} files
  * are leftovers of interrupted writes and are deleted; unreadable records are deleted (their client
@@ -49,9 +57,9 @@ import java.util.stream.Stream;
  * gateway stopped without a clean shutdown, so its client is treated as last seen at open time.
  * Records of sessions disconnected for longer than the TTL are deleted on open and by {@link #sweep()}.
  *
- * <p>Thread safety: thread-safe. Each session's record is changed and written under its entry's
- * lock, so the writes of one session are ordered; different sessions do not contend. No other lock
- * is taken under an entry's lock.
+ * <p>Thread safety: thread-safe. Each session's record is changed, and written or deleted by the
+ * writer thread, under its entry's lock, so the files of one session change in order; different
+ * sessions do not contend. No other lock is taken under an entry's lock.
  */
 final class RecoveryStore implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RecoveryStore.class.getName());
@@ -74,13 +82,21 @@ final class RecoveryStore implements AutoCloseable {
         Record record;
         Object owner;      // the connection holding the session, or null
         boolean removed;
+        boolean queued;    // waiting for the writer
+        List<CompletableFuture<Void>> waiting; // told when the next write is done, or null
     }
+
+    /** Tells the writer to stop. */
+    private static final Entry STOP = new Entry();
 
     private final Path dir;
     private final long ttlMs;
     private final boolean fsync;
     private final LongSupplier clock;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    /** Sessions whose file must be written or deleted; each at most once (Entry.queued). */
+    private final BlockingQueue<Entry> changed = new LinkedBlockingQueue<>();
+    private final Thread writer;
     private volatile boolean closed;
 
     private RecoveryStore(Path dir, long ttlMs, boolean fsync, LongSupplier clock) {
@@ -88,6 +104,8 @@ final class RecoveryStore implements AutoCloseable {
         this.ttlMs = ttlMs;
         this.fsync = fsync;
         this.clock = clock;
+        this.writer = new Thread(this::writeChanges, "tidings-socketio-sessions");
+        writer.setDaemon(true);
     }
 
     /** Opens (or creates) the store in {@code dir}, applying the recovery rule above. */
@@ -99,6 +117,7 @@ final class RecoveryStore implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open Socket.IO session store " + dir, e);
         }
+        store.writer.start();
         return store;
     }
 
@@ -190,14 +209,21 @@ final class RecoveryStore implements AutoCloseable {
         }
     }
 
-    /** Records the rooms of session {@code pid}, if {@code owner} still holds it. */
-    void rooms(String pid, Object owner, Map<String, Offset> rooms) {
+    /**
+     * Records the rooms of session {@code pid}, if {@code owner} still holds it. Completes when the
+     * record with these rooms is on disk (or could not be written: logged), at once if nothing is written.
+     */
+    CompletableFuture<Void> rooms(String pid, Object owner, Map<String, Offset> rooms) {
         Entry e = entries.get(pid);
-        if (e == null) return;
+        if (e == null) return CompletableFuture.completedFuture(null);
         synchronized (e) {
-            if (e.removed || e.owner != owner) return;
+            if (e.removed || e.owner != owner) return CompletableFuture.completedFuture(null);
             e.record = e.record.with(rooms, true, clock.getAsLong());
+            CompletableFuture<Void> written = new CompletableFuture<>();
+            if (e.waiting == null) e.waiting = new ArrayList<>();
+            e.waiting.add(written);
             persist(e);
+            return written;
         }
     }
 
@@ -250,25 +276,76 @@ final class RecoveryStore implements AutoCloseable {
         return ttlMs;
     }
 
-    /** Caller holds e's lock. */
+    /** Caller holds e's lock. The file is deleted by the writer. */
     private void remove(Entry e) {
         e.removed = true;
         entries.remove(e.record.pid(), e);
-        if (closed) return;
-        try {
-            Files.deleteIfExists(dir.resolve(e.record.pid() + ".json"));
-        } catch (IOException ex) {
-            LOG.log(Level.WARNING, "cannot delete Socket.IO session record " + e.record.pid(), ex);
+        persist(e);
+    }
+
+    /** Caller holds e's lock: has the writer write (or delete) e's file. */
+    private void persist(Entry e) {
+        if (closed) { // a late close callback of a stopped gateway must not overwrite its successor's records
+            done(e);
+            return;
+        }
+        if (!e.queued) {
+            e.queued = true;
+            changed.add(e);
         }
     }
 
-    /** Caller holds e's lock. A failed write is logged: the session works, it just may not survive a restart. */
-    private void persist(Entry e) {
-        if (closed) return; // a late close callback of a stopped gateway must not overwrite its successor's records
+    /** The writer thread: writes the latest state of each changed session until told to stop. */
+    private void writeChanges() {
         try {
-            write(e.record);
-        } catch (IOException ex) {
-            LOG.log(Level.WARNING, "cannot write Socket.IO session record " + e.record.pid(), ex);
+            for (Entry e = changed.take(); e != STOP; e = changed.take()) writeChange(e);
+        } catch (InterruptedException stop) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A failed write is logged: the session works, it just may not survive a restart. */
+    private void writeChange(Entry e) {
+        synchronized (e) {
+            e.queued = false;
+            if (e.record == null) { // a flush marker
+                done(e);
+                return;
+            }
+            try {
+                if (e.removed) Files.deleteIfExists(dir.resolve(e.record.pid() + ".json"));
+                else write(e.record);
+            } catch (IOException ex) {
+                LOG.log(Level.WARNING, "cannot " + (e.removed ? "delete" : "write") + " Socket.IO session record " + e.record.pid(), ex);
+            }
+            done(e);
+        }
+    }
+
+    /** Caller holds e's lock. */
+    private static void done(Entry e) {
+        if (e.waiting == null) return;
+        for (CompletableFuture<Void> w : e.waiting) w.complete(null);
+        e.waiting = null;
+    }
+
+    /** Waits until every change made so far is on disk (or the store is closed). */
+    void flush() {
+        Entry marker = new Entry(); // no record: the writer only completes it
+        CompletableFuture<Void> reached = new CompletableFuture<>();
+        synchronized (marker) {
+            marker.waiting = new ArrayList<>(List.of(reached));
+        }
+        changed.add(marker);
+        while (!reached.isDone() && writer.isAlive()) {
+            try {
+                reached.get(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException again) {
+                // look again whether the writer is still there
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
@@ -328,7 +405,7 @@ final class RecoveryStore implements AutoCloseable {
         return v.asText();
     }
 
-    /** Marks every held session as disconnected now, then stops writing. */
+    /** Marks every held session as disconnected now, writes what is pending, then stops writing. */
     @Override
     public void close() {
         for (Entry e : entries.values()) {
@@ -341,5 +418,16 @@ final class RecoveryStore implements AutoCloseable {
             }
         }
         closed = true;
+        changed.add(STOP);
+        try {
+            writer.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Entry late; (late = changed.poll()) != null; ) { // queued while closing: not written, but nobody waits forever
+            synchronized (late) {
+                done(late);
+            }
+        }
     }
 }

@@ -453,11 +453,12 @@ final class SocketIoSession extends WebSocketSession {
             // Joined at the head as read under the lock: the subscription's exact start, which a
             // recovery without any client offset replays from.
             at = hub().log().head();
-            List<byte[]> reply = p.ackId() < 0 ? List.of() : List.of(ackFrame(p.ackId(), ok(room)));
-            if (join(room, room, at, x -> reply) == null) return;
+            if (join(room, room, at, x -> List.of()) == null) return;
         }
         rooms.put(room, at);
-        store.rooms(pid, this, rooms);
+        // acknowledged once the session record holding the room is written: a recovery includes it
+        CompletableFuture<Void> recorded = store.rooms(pid, this, rooms);
+        if (p.ackId() >= 0) whenDone(recorded, (written, failure) -> ack(p, ok(room)));
     }
 
     /** {@code credentialError} naming the room, with a code (docs/protocol.md), and a refusing ack. */

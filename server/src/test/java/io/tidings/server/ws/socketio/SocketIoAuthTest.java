@@ -144,7 +144,7 @@ class SocketIoAuthTest {
     void expiredCredentialsCloseALiveConnectionWithCredentialErrorAndARenewedTokenRecoversTheSession() {
         try (TestGateway g = gateway(c -> c.credentialsGraceMs = 500); SocketIoDriver d = new SocketIoDriver(g)) {
             TokenVerifier tokens = new TokenVerifier(TestGateway.SECRET);
-            d.connected("a", tokens.mint("alice", List.of("teamspaceA"), Duration.ofSeconds(2)));
+            d.connected("a", tokens.mint("alice", List.of("teamspaceA"), Duration.ofSeconds(5)));
             assertThat(d.join("a", "{\"account\":\"teamspaceA\"}").path("ok").asBoolean()).isTrue();
             ObjectNode renew = SocketIoDriver.cmd("auth", "a");
             renew.putObject("auth").put("token", tokens.mint("alice", List.of("teamspaceA"), Duration.ofHours(1)));
@@ -166,7 +166,7 @@ class SocketIoAuthTest {
     @Test
     void aJoinAfterTheExpiryClosesAtOnceEvenWithinTheGrace() throws Exception {
         try (TestGateway g = gateway(c -> c.credentialsGraceMs = 60_000); SocketIoDriver d = new SocketIoDriver(g)) {
-            String token = new TokenVerifier(TestGateway.SECRET).mint("alice", List.of("teamspaceA"), Duration.ofSeconds(2));
+            String token = new TokenVerifier(TestGateway.SECRET).mint("alice", List.of("teamspaceA"), Duration.ofSeconds(5));
             ObjectNode c = SocketIoDriver.cmd("connect", "a").put("reconnection", false);
             c.putObject("auth").put("token", token);
             d.send(c);

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -42,6 +43,7 @@ class SocketIoRecoveryStoreTest {
         s.rooms(PID_A, owner, rooms);
         now.addAndGet(5);
         s.release(PID_A, owner);
+        s.flush();
 
         RecoveryStore again = open();
         RecoveryStore.Record r = again.find(PID_A);
@@ -82,6 +84,7 @@ class SocketIoRecoveryStoreTest {
         s.create(record(PID_A, Map.of("teamspaceA", new Offset(EPOCH, 1))), owner); // held: "connected"
         s.create(record(PID_B, Map.of()), owner);
         s.release(PID_B, owner); // disconnected at 1_000_000
+        s.flush();
         // no close(): as after kill -9
         Files.writeString(dir.resolve(PID_C + ".tmp"), "{\"v\":1,\"pid\":\"half-writ");
         Files.writeString(dir.resolve("DDDDDDDDDDDDDDDDDDDDDD.json"), "{\"v\":1,\"pid\":\"DDDD");      // torn
@@ -113,6 +116,7 @@ class SocketIoRecoveryStoreTest {
         assertThat(s.find(PID_A)).as("at the TTL: still recoverable").isNotNull();
         now.addAndGet(1);
         assertThat(s.find(PID_A)).isNull();
+        s.flush();
         assertThat(dir.resolve(PID_A + ".json")).doesNotExist();
     }
 
@@ -126,7 +130,26 @@ class SocketIoRecoveryStoreTest {
         assertThat(s.sweep()).isEqualTo(1);
         assertThat(s.find(PID_A)).isNotNull();
         assertThat(s.find(PID_B)).isNull();
+        s.flush();
         assertThat(dir.resolve(PID_B + ".json")).doesNotExist();
+    }
+
+    @Test
+    void aBurstOfRoomChangesIsWrittenByTheWriterAndEachChangeIsToldWhenItIsOnDisk() throws Exception {
+        RecoveryStore s = open();
+        s.create(record(PID_A, Map.of()), owner);
+        Map<String, Offset> rooms = new LinkedHashMap<>();
+        List<java.util.concurrent.CompletableFuture<Void>> written = new java.util.ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            rooms.put("teamspaceA/m" + i, new Offset(EPOCH, i));
+            written.add(s.rooms(PID_A, owner, rooms));
+        }
+        for (var w : written) w.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(RecoveryStore.decode(Files.readAllBytes(dir.resolve(PID_A + ".json"))).rooms())
+                .as("the last change is on disk once its future completed").containsExactlyEntriesOf(rooms);
+        assertThat(s.rooms(PID_A, new Object(), Map.of())).as("not the holder: nothing to wait for").isDone();
+        s.close();
+        assertThat(s.rooms(PID_A, owner, Map.of())).as("after close: nothing is written, nobody waits").isDone();
     }
 
     @Test
