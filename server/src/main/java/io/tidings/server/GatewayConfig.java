@@ -48,6 +48,8 @@ public final class GatewayConfig {
     public int maxEventBytes = 64 * 1024;
     /** Largest POST /v1/events body. */
     public int maxBodyBytes = 8 << 20;
+    /** How long a POST /v1/events body may take to arrive before the connection is closed. */
+    public long bodyReadTimeoutMs = 30_000;
     /** Most events in one POST. */
     public int maxBatchEvents = 10_000;
     /** Largest frame a WebSocket client may send. */

@@ -27,7 +27,10 @@ class HttpApiTest {
 
     @BeforeEach
     void start() {
-        g = new TestGateway(dir, c -> c.maxBodyBytes = MAX_BODY);
+        g = new TestGateway(dir, c -> {
+            c.maxBodyBytes = MAX_BODY;
+            c.bodyReadTimeoutMs = 1_000;
+        });
     }
 
     @AfterEach
@@ -36,6 +39,22 @@ class HttpApiTest {
     }
 
     // ---- publish ------------------------------------------------------------------------------
+
+    @Test
+    void aBodyThatNeverCompletesHasItsConnectionClosedAndAppendsNothing() throws Exception {
+        try (java.net.Socket slow = new java.net.Socket("127.0.0.1", g.port())) {
+            slow.setSoTimeout(20_000); // a failure, not a threshold: the gateway closes it after bodyReadTimeoutMs (1 s)
+            slow.getOutputStream().write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TestGateway.PUBLISH_KEY
+                    + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"room\":").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            slow.getOutputStream().flush();
+            byte[] rest = slow.getInputStream().readAllBytes(); // returns at the close (anything before it is an error answer)
+            assertThat(new String(rest, java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("\"offset\"");
+        } catch (java.net.SocketException reset) {
+            // closed by a reset: as good
+        }
+        assertThat(g.publish("teamspaceA", "t", "{}")).isNotEmpty();
+        assertThat(g.replayLines("room=teamspaceA")).hasSize(1);
+    }
 
     @Test
     void aSingleEventAnArrayAndNdjsonAreAppendedInOrderWithTheirOffsets() {

@@ -10,10 +10,11 @@ import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 import org.xnio.IoUtils;
+import org.xnio.XnioExecutor;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code POST /v1/events}: validates the whole body, appends it, and answers only once every event
@@ -26,10 +27,12 @@ public final class PublishHandler implements HttpHandler {
     private final ApiAuth auth;
     private final PublishParser parser;
     private final int maxBodyBytes;
+    private final long bodyReadTimeoutMs;
     private final Metrics metrics;
 
     public PublishHandler(EventLog log, ApiAuth auth, int maxEventBytes, int maxBatchEvents, int maxBodyBytes,
-                          Metrics metrics) {
+                          long bodyReadTimeoutMs, Metrics metrics) {
+        this.bodyReadTimeoutMs = bodyReadTimeoutMs;
         this.metrics = metrics;
         this.log = log;
         this.auth = auth;
@@ -48,7 +51,7 @@ public final class PublishHandler implements HttpHandler {
             long declared = exchange.getRequestContentLength();
             if (declared > maxBodyBytes) throw tooLarge();
             exchange.startBlocking();
-            byte[] body = readBody(exchange.getInputStream());
+            byte[] body = readBody(exchange);
             boolean[] single = new boolean[1];
             List<NewEvent> events = parser.parse(body, single);
             if (key.restricted()) {
@@ -111,8 +114,20 @@ public final class PublishHandler implements HttpHandler {
         return n;
     }
 
-    private byte[] readBody(InputStream in) throws IOException, ApiError {
-        byte[] body = in.readNBytes(maxBodyBytes + 1);
+    /**
+     * Reads the whole body on this worker thread. A body still incomplete after
+     * {@code bodyReadTimeoutMs} has its connection closed (the read then fails): a client that never
+     * finishes its body cannot hold a worker thread.
+     */
+    private byte[] readBody(HttpServerExchange exchange) throws IOException, ApiError {
+        XnioExecutor.Key deadline = exchange.getIoThread().executeAfter(
+                () -> IoUtils.safeClose(exchange.getConnection()), bodyReadTimeoutMs, TimeUnit.MILLISECONDS);
+        byte[] body;
+        try {
+            body = exchange.getInputStream().readNBytes(maxBodyBytes + 1);
+        } finally {
+            deadline.remove();
+        }
         if (body.length > maxBodyBytes) throw tooLarge();
         return body;
     }
