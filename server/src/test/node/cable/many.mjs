@@ -28,7 +28,7 @@ function line(...parts) {
 function client(id, token, rooms) {
   const cable = createCable(`${url}?token=${encodeURIComponent(token)}`, {
     protocol: 'actioncable-v1-ext-json',
-    logLevel: 'silent',
+    logLevel: 'error', // the client's logger writes to the console: keep stdout to the lines below
     // a real option of the client: reconnect within 100-500 ms instead of its 3 s default, so a
     // short run sees many resumes
     reconnectStrategy: backoffWithJitter(100, { maxInterval: 500 }),

@@ -96,6 +96,7 @@ final class CableResumingClients implements AutoCloseable {
 
     private void handle(String[] f) {
         Client c = f.length > 1 ? clients.get(f[1]) : null;
+        if (c == null) return; // not one of the lines below (e.g. "ready")
         switch (f[0]) {
             case "connect" -> {
                 connects.incrementAndGet();

@@ -37,6 +37,7 @@ class NetworkJitterTest {
     static final String PREFIX = "j";
     static final String CHANNEL = "JitterChannel";
     static final long SETTLE_MS = 120_000;
+    static final long SESSION_TTL_MS = 300;
 
     @TempDir
     Path dir;
@@ -54,7 +55,13 @@ class NetworkJitterTest {
         int faultIntervalMs = Scale.pick("jitter.faultIntervalMs", 8, 4);
         long t0 = System.nanoTime();
 
-        try (TestGateway g = new TestGateway(dir, c -> c.cableChannels = Map.of(CHANNEL, PREFIX + "/{room}"));
+        try (TestGateway g = new TestGateway(dir, c -> {
+                c.cableChannels = Map.of(CHANNEL, PREFIX + "/{room}");
+                // Short session lifetimes, so that some resumes are refused and both ways back are exercised:
+                // Socket.IO recovered === false → reconcile; ActionCable not restored → re-subscribe with history.
+                c.socketIoSessionTtlMs = SESSION_TTL_MS;
+                c.cableSessionTtlMs = SESSION_TTL_MS;
+            });
              FaultyTcpProxy proxy = new FaultyTcpProxy(g.port(), seed);
              SocketIoResumingClients socketIo = new SocketIoResumingClients("http://127.0.0.1:" + proxy.port(), g);
              CableResumingClients cable = new CableResumingClients("ws://127.0.0.1:" + proxy.port() + "/cable", CHANNEL, PREFIX, g)) {
@@ -134,8 +141,8 @@ class NetworkJitterTest {
     }
 
     /**
-     * Two producers publish batches of 1–4 single-room events to random rooms for {@code seconds},
-     * paced to about {@code perSecond}; returns each room's acknowledged offsets in order.
+     * Two producers publish batches of 1–20 single-room events to random rooms for {@code seconds},
+     * at most about {@code perSecond} together; returns each room's acknowledged offsets in order.
      */
     static Map<String, List<Long>> publish(TestGateway g, List<String> rooms, int seconds, int perSecond, Random random) throws Exception {
         ConcurrentLinkedQueue<long[]> acked = new ConcurrentLinkedQueue<>(); // {room index, offset index}
@@ -146,8 +153,10 @@ class NetworkJitterTest {
             Random r = new Random(random.nextLong());
             int producer = p;
             running.add(producers.submit(() -> {
+                long start = System.nanoTime();
+                int sent = 0;
                 for (int n = 0; System.nanoTime() < end; n++) {
-                    int size = 1 + r.nextInt(4);
+                    int size = 1 + r.nextInt(20);
                     int[] roomOf = new int[size];
                     StringBuilder body = new StringBuilder("[");
                     for (int i = 0; i < size; i++) {
@@ -159,7 +168,9 @@ class NetworkJitterTest {
                     assertThat(resp.status()).as(resp.body()).isEqualTo(200);
                     JsonNode offsets = resp.json().get("offsets");
                     for (int i = 0; i < size; i++) acked.add(new long[] {roomOf[i], Offset.parse(offsets.get(i).asText()).index()});
-                    Thread.sleep(5000L / perSecond); // two producers, 2.5 events a batch on average
+                    sent += size;
+                    long aheadMs = sent * 2000L / perSecond - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                    if (aheadMs > 0) Thread.sleep(aheadMs);
                 }
                 return null;
             }));

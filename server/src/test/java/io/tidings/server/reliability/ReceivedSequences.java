@@ -16,15 +16,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>Strict by default: every event received is recorded, so a repeat or a reordering shows in the
  * final check. Only after a client was explicitly told that its resume was refused (a fresh Socket.IO
  * session, {@code reject_history} in ActionCable) and {@link #reconcile reconciled} a room from the
- * audit replay does it skip that room's events at or before its last offset, as an application
- * must; those skips are counted.
+ * audit replay does it skip that room's events up to the last one the replay returned (they come
+ * again on the rejoined subscription), as an application must; those skips are counted. Past that
+ * point the room is strict again.
  *
  * <p>Thread safety: every method is synchronized (a client's reader thread writes, the test reads).
  */
 final class ReceivedSequences {
     private final String epoch;
     private final Map<String, List<Long>> byRoom = new HashMap<>();
-    private final Map<String, Boolean> reconciled = new HashMap<>();
+    private final Map<String, Long> reconciledThrough = new HashMap<>();
     private int skippedAfterReconcile;
 
     ReceivedSequences(String epoch, List<String> rooms) {
@@ -35,7 +36,7 @@ final class ReceivedSequences {
     synchronized void received(String room, long index) {
         List<Long> seq = byRoom.get(room);
         if (seq == null) throw new AssertionError("an event of room " + room + ", which this client did not join (" + byRoom.keySet() + ")");
-        if (reconciled.getOrDefault(room, false) && !seq.isEmpty() && index <= seq.get(seq.size() - 1)) {
+        if (index <= reconciledThrough.getOrDefault(room, -1L)) {
             skippedAfterReconcile++;
             return;
         }
@@ -48,10 +49,11 @@ final class ReceivedSequences {
         return new Offset(epoch, seq.isEmpty() ? 0 : seq.get(seq.size() - 1)).toString();
     }
 
-    /** Appends what the audit replay returned after {@link #resumeOffset}, and from now on skips repeats of {@code room}. */
+    /** Appends what the audit replay returned after {@link #resumeOffset}; repeats of those (and earlier) events are skipped from now on. */
     synchronized void reconcile(String room, List<Long> replayed) {
-        reconciled.put(room, true);
         for (long index : replayed) received(room, index);
+        List<Long> seq = byRoom.get(room);
+        if (!seq.isEmpty()) reconciledThrough.put(room, seq.get(seq.size() - 1));
     }
 
     synchronized boolean matches(Map<String, List<Long>> published) {
