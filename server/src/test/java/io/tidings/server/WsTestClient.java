@@ -160,6 +160,11 @@ public final class WsTestClient implements AutoCloseable {
         return f == null ? null : parse(f);
     }
 
+    /** The next frame as received (for protocols whose frames are not JSON, e.g. Socket.IO's) if one arrives within {@code millis}, else null. */
+    public String pollText(long millis) {
+        return poll(Duration.ofMillis(millis));
+    }
+
     /** Skips frames until one matches; fails after {@link #WAIT}. */
     public JsonNode await(Predicate<JsonNode> match) {
         long deadline = System.nanoTime() + WAIT.toNanos();

@@ -201,7 +201,16 @@ public abstract class Session {
     // ---- delivery (hub) ------------------------------------------------------------------------
 
     /** Dispatcher: {@code event} matches {@code subs} of this session; {@code previous} is the index before it. */
-    final synchronized void offerLive(Frames frames, List<Subscription> subs, long previous) {
+    final void offerLive(Frames frames, List<Subscription> subs, long previous) {
+        // Checked before taking the lock: a session served from the log needs nothing from the
+        // dispatcher (its worker reads up to the head, which includes this event, before it turns
+        // live), and that worker may hold the lock, so the dispatcher, and with it every live
+        // client, would wait for a slow one.
+        if (mode != Mode.LIVE) return;
+        offerLiveLocked(frames, subs, previous);
+    }
+
+    private synchronized void offerLiveLocked(Frames frames, List<Subscription> subs, long previous) {
         if (mode != Mode.LIVE) return;
         List<Subscription> due = due(frames.event(), subs);
         if (due.isEmpty()) return;
@@ -265,7 +274,8 @@ public abstract class Session {
      * Catch-up worker: reads the log outside the lock, delivers under it, turns live at the head.
      * Events are handed to the socket one at a time while the queue has room, so the queue never
      * exceeds {@link HubSettings#outboundBufferBytes()} by more than one frame; events read but not
-     * yet delivered wait in {@code backlog} for the next round.
+     * yet delivered wait in {@code backlog} for the next round, and a round reads only about as many
+     * bytes as the queue has room for (so the backlog stays under the same bound plus one event).
      */
     private void catchUp() {
         boolean notYetVisible = false;
@@ -290,10 +300,15 @@ public abstract class Session {
                 }
                 notYetVisible = false;
                 if (backlog.isEmpty()) {
-                    while (backlog.size() < hub.settings().catchUpBatchEvents()) {
+                    // The backlog is memory too: read about what the queue has room for (at least one event),
+                    // so a slow client holds at most ~2 × outboundBufferBytes, whatever the size of events.
+                    long room = hub.settings().outboundBufferBytes() - queuedBytes.get();
+                    long read = 0;
+                    while (backlog.size() < hub.settings().catchUpBatchEvents() && (backlog.isEmpty() || read < room)) {
                         Event e = cursor.next();
                         if (e == null) break;
                         backlog.add(e);
+                        read += e.data().length;
                     }
                 }
                 synchronized (this) {
