@@ -201,16 +201,7 @@ public abstract class Session {
     // ---- delivery (hub) ------------------------------------------------------------------------
 
     /** Dispatcher: {@code event} matches {@code subs} of this session; {@code previous} is the index before it. */
-    final void offerLive(Frames frames, List<Subscription> subs, long previous) {
-        // Checked before taking the lock: a session served from the log needs nothing from the
-        // dispatcher (its worker reads up to the head, which includes this event, before it turns
-        // live), and that worker may hold the lock, so the dispatcher, and with it every live
-        // client, would wait for a slow one.
-        if (mode != Mode.LIVE) return;
-        offerLiveLocked(frames, subs, previous);
-    }
-
-    private synchronized void offerLiveLocked(Frames frames, List<Subscription> subs, long previous) {
+    final synchronized void offerLive(Frames frames, List<Subscription> subs, long previous) {
         if (mode != Mode.LIVE) return;
         List<Subscription> due = due(frames.event(), subs);
         if (due.isEmpty()) return;

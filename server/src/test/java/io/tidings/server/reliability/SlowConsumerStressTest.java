@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -145,6 +146,157 @@ class SlowConsumerStressTest {
             assertThat(without.count).isGreaterThan(100);
             assertThat(with.p50).as("fast clients' median latency with slow clients vs without").isLessThanOrEqualTo(2 * without.p50);
             assertThat(with.p90).as("fast clients' 90th percentile latency with slow clients vs without").isLessThanOrEqualTo(2 * without.p90);
+        }
+    }
+
+    /**
+     * The other protocols' slow consumers: a Socket.IO client and an ActionCable extended-protocol
+     * client that stop reading are served from the log, closed with 4008 after
+     * {@code slowClientTimeoutMs} (no protocol frame first: the client is not reading), and resume
+     * exactly with their protocol's own mechanism — Socket.IO connection state recovery
+     * ({@code pid} + last offset), ActionCable session restore + {@code history} from the last
+     * offset — ending with exactly the room's sequence.
+     */
+    @Test
+    void neverReadingSocketIoAndActionCableClientsAreClosedWith4008AndResumeExactly() throws Exception {
+        try (TestGateway g = new TestGateway(dir, c -> {
+            c.outboundBufferBytes = BUFFER;
+            c.slowClientTimeoutMs = 2000;
+            c.cableChannels = Map.of("SlowChannel", "slow/{room}");
+        })) {
+            Hub hub = g.gateway().hub();
+            String token = TestGateway.token("slowpoke", ROOM);
+            Publisher publisher = new Publisher(g);
+            String epoch = g.gateway().log().head().epoch();
+
+            // Socket.IO: connect, join, stop reading.
+            URI socketIo = URI.create(g.ws("/socket.io/?EIO=4&transport=websocket"));
+            ReceivedSequences sio = new ReceivedSequences(epoch, List.of(ROOM));
+            Session sioSession = newSession(hub, () -> {
+                WsTestClient c = WsTestClient.connect(socketIo, Map.of());
+                assertThat(text(c)).startsWith("0{");
+                c.send("40{\"token\":" + Json.quote(token) + "}");
+                return c;
+            });
+            WsTestClient sioClient = clientOf(sioSession);
+            JsonNode connected = Json.MAPPER.readTree(text(sioClient).substring(2));
+            sioClient.send("420[\"join\",{\"account\":\"slow\",\"model\":\"feed\"}]");
+            assertThat(text(sioClient)).startsWith("430[{\"ok\":true");
+            sioClient.pause();
+
+            // ActionCable, extended protocol: connect, subscribe, stop reading.
+            String identifier = "{\"channel\":\"SlowChannel\",\"room\":\"feed\"}";
+            URI cable = URI.create(g.ws("/cable?token=" + token));
+            ReceivedSequences ac = new ReceivedSequences(epoch, List.of(ROOM));
+            Session cableSession = newSession(hub, () -> WsTestClient.connect(cable, Map.of(), "actioncable-v1-ext-json"));
+            WsTestClient cableClient = clientOf(cableSession);
+            String sid = cableClient.await(f -> "welcome".equals(f.path("type").asText())).get("sid").asText();
+            cableClient.send(Json.MAPPER.createObjectNode().put("command", "subscribe").put("identifier", identifier).toString());
+            cableClient.await(f -> "confirm_subscription".equals(f.path("type").asText()));
+            cableClient.pause();
+
+            publisher.flood(() -> sioSession.isCatchingUp() && cableSession.isCatchingUp(), 2L << 20);
+            WsTestClient.eventually(() -> !hub.sessions().contains(sioSession) && !hub.sessions().contains(cableSession));
+
+            // Each reads what was sent before the close, sees 4008, and resumes its own way.
+            sioClient.resume();
+            assertThat(drain(sioClient, f -> socketIoEvent(f, sio)).code()).as("Socket.IO slow consumer close").isEqualTo(NativeCloseCodes.SLOW_CONSUMER);
+            cableClient.resume();
+            assertThat(drain(cableClient, f -> cableEvent(f, ac)).code()).as("ActionCable slow consumer close").isEqualTo(NativeCloseCodes.SLOW_CONSUMER);
+            sioClient.close();
+            cableClient.close();
+            List<Long> published = publisher.published();
+            assertThat(sio.events()).as("the Socket.IO client was cut off before the end").isLessThan(published.size());
+            assertThat(ac.events()).as("the ActionCable client was cut off before the end").isLessThan(published.size());
+
+            try (WsTestClient again = WsTestClient.connect(socketIo, Map.of())) {
+                assertThat(text(again)).startsWith("0{");
+                again.send("40" + Json.MAPPER.createObjectNode().put("token", token).put("pid", connected.get("pid").asText())
+                        .put("offset", sio.resumeOffset(ROOM)));
+                assertThat(Json.MAPPER.readTree(text(again).substring(2)).get("sid").asText()).as("recovered: same sid")
+                        .isEqualTo(connected.get("sid").asText());
+                readUntil(again, f -> socketIoEvent(f, sio), () -> sio.matches(Map.of(ROOM, published)));
+            }
+            try (WsTestClient again = WsTestClient.connect(URI.create(g.ws("/cable?token=" + token + "&sid=" + sid)), Map.of(), "actioncable-v1-ext-json")) {
+                JsonNode welcome = again.await(f -> "welcome".equals(f.path("type").asText()));
+                assertThat(welcome.path("restored").asBoolean()).as("session restored: " + welcome).isTrue();
+                String last = ac.resumeOffset(ROOM);
+                again.send("{\"command\":\"history\",\"identifier\":" + Json.quote(identifier) + ",\"history\":{\"streams\":{"
+                        + Json.quote(ROOM) + ":{\"epoch\":" + Json.quote(epoch) + ",\"offset\":" + Offset.parse(last).index() + "}}}}");
+                readUntil(again, f -> cableEvent(f, ac), () -> ac.matches(Map.of(ROOM, published)));
+            }
+            sio.check("Socket.IO client closed 4008, recovered", Map.of(ROOM, published));
+            ac.check("ActionCable client closed 4008, restored", Map.of(ROOM, published));
+            Scale.report("slow", String.format("socket.io and actioncable never-reading clients: closed 4008 after %d and %d events, "
+                    + "resumed to all %d, lost=0 duplicated=0", sio.events(), ac.events(), published.size()));
+        }
+    }
+
+    private final Map<Session, WsTestClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Opens a client with {@code open} and returns the hub session it got (one at a time). */
+    private Session newSession(Hub hub, java.util.function.Supplier<WsTestClient> open) {
+        Set<Session> known = new HashSet<>(hub.sessions());
+        WsTestClient c = open.get();
+        WsTestClient.eventually(() -> hub.sessions().size() > known.size());
+        Set<Session> mine = new HashSet<>(hub.sessions());
+        mine.removeAll(known);
+        assertThat(mine).hasSize(1);
+        clients.put(mine.iterator().next(), c);
+        return mine.iterator().next();
+    }
+
+    private WsTestClient clientOf(Session s) {
+        return clients.get(s);
+    }
+
+    private static String text(WsTestClient c) {
+        String f = c.pollText(WsTestClient.WAIT.toMillis());
+        if (f == null) throw new AssertionError("no frame within " + WsTestClient.WAIT);
+        return f;
+    }
+
+    /** Reads every frame until the connection is closed; returns how. */
+    private static WsTestClient.Closed drain(WsTestClient c, java.util.function.Consumer<String> each) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        while (System.nanoTime() < deadline) {
+            String f = c.pollText(50);
+            if (f != null) each.accept(f);
+            else if (c.isClosed() && c.pending() == 0) return c.awaitClose();
+        }
+        throw new AssertionError("not closed");
+    }
+
+    private static void readUntil(WsTestClient c, java.util.function.Consumer<String> each, java.util.function.BooleanSupplier done) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+            String f = c.pollText(50);
+            if (f != null) each.accept(f);
+        }
+    }
+
+    /** {@code 42["slow::feed::t",data,"offset"]}: records the offset; pings ("2") and others are skipped. */
+    private static void socketIoEvent(String frame, ReceivedSequences into) {
+        if (!frame.startsWith("42[")) return;
+        JsonNode a = parse(frame.substring(2));
+        assertThat(a.get(0).asText()).isEqualTo("slow::feed::t");
+        into.received(ROOM, Offset.parse(a.get(2).asText()).index());
+    }
+
+    /** An extended-protocol broadcast: records its offset; pings, confirmations and others are skipped. */
+    private static void cableEvent(String frame, ReceivedSequences into) {
+        JsonNode f = parse(frame);
+        if (f.has("message") && f.has("offset")) {
+            assertThat(f.get("stream_id").asText()).isEqualTo(ROOM);
+            into.received(ROOM, f.get("offset").asLong());
+        }
+    }
+
+    private static JsonNode parse(String json) {
+        try {
+            return Json.MAPPER.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(json, e);
         }
     }
 
