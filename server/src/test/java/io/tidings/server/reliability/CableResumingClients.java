@@ -59,9 +59,7 @@ final class CableResumingClients implements AutoCloseable {
         this.gateway = gateway;
         this.prefix = roomPrefix + "/";
         node.awaitLine("ready", 30);
-        Thread reader = new Thread(this::readLines, "cable-clients");
-        reader.setDaemon(true);
-        reader.start();
+        node.forEachLine("cable-clients", this::onLine);
     }
 
     private final String prefix;
@@ -78,19 +76,11 @@ final class CableResumingClients implements AutoCloseable {
         return List.copyOf(clients.values());
     }
 
-    private void readLines() {
-        while (true) {
-            String line;
-            try {
-                line = node.nextLine(3600);
-            } catch (InterruptedException | AssertionError e) {
-                return;
-            }
-            try {
-                handle(line.split(" ", 8));
-            } catch (RuntimeException | AssertionError e) {
-                if (failure == null) failure = "cable line " + line + ": " + e;
-            }
+    private void onLine(String line) {
+        try {
+            handle(line.split(" ", 8));
+        } catch (RuntimeException | AssertionError e) {
+            if (failure == null) failure = "cable line " + line + ": " + e;
         }
     }
 
@@ -125,13 +115,6 @@ final class CableResumingClients implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            node.send("exit");
-            node.waitFor(10);
-        } catch (RuntimeException | InterruptedException | AssertionError ignored) {
-            // best effort
-        } finally {
-            node.close();
-        }
+        node.exit("exit");
     }
 }

@@ -64,9 +64,7 @@ final class SocketIoResumingClients implements AutoCloseable {
     SocketIoResumingClients(String baseUrl, TestGateway gateway) {
         this.node = NodeScript.start("socketio-driver.js", baseUrl);
         this.gateway = gateway;
-        Thread reader = new Thread(this::readLines, "socketio-clients");
-        reader.setDaemon(true);
-        reader.start();
+        node.forEachLine("socketio-clients", this::onLine);
     }
 
     Client add(String id, String token, List<String> rooms, String epoch) {
@@ -82,19 +80,11 @@ final class SocketIoResumingClients implements AutoCloseable {
         return List.copyOf(clients.values());
     }
 
-    private void readLines() {
-        while (true) {
-            String text;
-            try {
-                text = node.nextLine(3600);
-            } catch (InterruptedException | AssertionError e) {
-                return;
-            }
-            try {
-                handle(Json.MAPPER.readTree(text));
-            } catch (IOException | RuntimeException | AssertionError e) {
-                if (failure == null) failure = "socket.io line " + text + ": " + e;
-            }
+    private void onLine(String text) {
+        try {
+            handle(Json.MAPPER.readTree(text));
+        } catch (IOException | RuntimeException | AssertionError e) {
+            if (failure == null) failure = "socket.io line " + text + ": " + e;
         }
     }
 
@@ -168,13 +158,6 @@ final class SocketIoResumingClients implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            node.send("{\"cmd\":\"exit\"}");
-            node.waitFor(10);
-        } catch (RuntimeException | InterruptedException | AssertionError ignored) {
-            // best effort
-        } finally {
-            node.close();
-        }
+        node.exit("{\"cmd\":\"exit\"}");
     }
 }
