@@ -174,13 +174,14 @@ class SlowConsumerStressTest {
             // Socket.IO: connect, join, stop reading.
             URI socketIo = URI.create(g.ws("/socket.io/?EIO=4&transport=websocket"));
             ReceivedSequences sio = new ReceivedSequences(epoch, List.of(ROOM));
-            Session sioSession = newSession(hub, () -> {
+            Opened sioOpened = open(hub, () -> {
                 WsTestClient c = WsTestClient.connect(socketIo, Map.of());
                 assertThat(text(c)).startsWith("0{");
                 c.send("40{\"token\":" + Json.quote(token) + "}");
                 return c;
             });
-            WsTestClient sioClient = clientOf(sioSession);
+            WsTestClient sioClient = sioOpened.client();
+            Session sioSession = sioOpened.session();
             JsonNode connected = Json.MAPPER.readTree(text(sioClient).substring(2));
             sioClient.send("420[\"join\",{\"account\":\"slow\",\"model\":\"feed\"}]");
             assertThat(text(sioClient)).startsWith("430[{\"ok\":true");
@@ -190,8 +191,9 @@ class SlowConsumerStressTest {
             String identifier = "{\"channel\":\"SlowChannel\",\"room\":\"feed\"}";
             URI cable = URI.create(g.ws("/cable?token=" + token));
             ReceivedSequences ac = new ReceivedSequences(epoch, List.of(ROOM));
-            Session cableSession = newSession(hub, () -> WsTestClient.connect(cable, Map.of(), "actioncable-v1-ext-json"));
-            WsTestClient cableClient = clientOf(cableSession);
+            Opened cableOpened = open(hub, () -> WsTestClient.connect(cable, Map.of(), "actioncable-v1-ext-json"));
+            WsTestClient cableClient = cableOpened.client();
+            Session cableSession = cableOpened.session();
             String sid = cableClient.await(f -> "welcome".equals(f.path("type").asText())).get("sid").asText();
             cableClient.send(Json.MAPPER.createObjectNode().put("command", "subscribe").put("identifier", identifier).toString());
             cableClient.await(f -> "confirm_subscription".equals(f.path("type").asText()));
@@ -242,22 +244,18 @@ class SlowConsumerStressTest {
         }
     }
 
-    private final Map<Session, WsTestClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
+    /** A client and the hub session it got. */
+    record Opened(WsTestClient client, Session session) {}
 
-    /** Opens a client with {@code open} and returns the hub session it got (one at a time). */
-    private Session newSession(Hub hub, java.util.function.Supplier<WsTestClient> open) {
+    /** Opens a client with {@code open} and finds the hub session it got (clients open one at a time). */
+    static Opened open(Hub hub, java.util.function.Supplier<WsTestClient> open) {
         Set<Session> known = new HashSet<>(hub.sessions());
         WsTestClient c = open.get();
         WsTestClient.eventually(() -> hub.sessions().size() > known.size());
         Set<Session> mine = new HashSet<>(hub.sessions());
         mine.removeAll(known);
-        assertThat(mine).hasSize(1);
-        clients.put(mine.iterator().next(), c);
-        return mine.iterator().next();
-    }
-
-    private WsTestClient clientOf(Session s) {
-        return clients.get(s);
+        assertThat(mine).as("the new client's session").hasSize(1);
+        return new Opened(c, mine.iterator().next());
     }
 
     private static String text(WsTestClient c) {
@@ -467,12 +465,9 @@ class SlowConsumerStressTest {
             this.token = token;
             this.trickle = trickle;
             this.sequences = new ReceivedSequences(start.epoch(), List.of(ROOM));
-            Set<Session> known = new HashSet<>(hub.sessions());
-            client = WsTestClient.welcomed(g, token);
-            Set<Session> mine = new HashSet<>(hub.sessions());
-            mine.removeAll(known);
-            assertThat(mine).as("the new client's session (slow clients connect one at a time)").hasSize(1);
-            session = mine.iterator().next();
+            Opened opened = open(hub, () -> WsTestClient.welcomed(g, token));
+            client = opened.client();
+            session = opened.session();
             client.join(ROOM, start.toString());
             client.expectRoomFrame("joined", ROOM);
             client.pause();
