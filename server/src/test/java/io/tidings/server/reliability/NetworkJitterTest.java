@@ -96,7 +96,9 @@ class NetworkJitterTest {
             socketIo.all().forEach(c -> all.add(c.sequences));
             cable.all().forEach(c -> all.add(c.sequences));
             // The clients reconnect on their own; wait until each has its rooms' sequences (or time out and show the difference).
-            awaitOrFail("every client caught up", SETTLE_MS, () -> all.stream().allMatch(s -> s.matches(published)), () -> failures(natives, socketIo, cable));
+            boolean settled = awaitOrFail("every client caught up", SETTLE_MS, () -> all.stream().allMatch(s -> s.matches(published)),
+                    () -> failures(natives, socketIo, cable));
+            if (!settled) natives.stream().filter(c -> !c.sequences.matches(published)).forEach(c -> System.out.println("behind: " + c.state()));
             long settledAt = System.nanoTime();
             natives.forEach(NativeResumingClient::stop);
             pool.shutdown();
@@ -109,17 +111,18 @@ class NetworkJitterTest {
             for (CableResumingClients.Client c : cable.all()) c.sequences.check("actioncable client " + k++, published);
 
             int nativeResumes = natives.stream().mapToInt(c -> c.connections.get() - 1).sum();
+            int deadConnections = natives.stream().mapToInt(c -> c.deadConnections.get()).sum();
             int socketIoResumes = socketIo.connects.get() - socketIoCount;
             int cableResumes = cable.connects.get() - cableCount;
             long delivered = all.stream().mapToLong(ReceivedSequences::events).sum();
             int skipped = all.stream().mapToInt(ReceivedSequences::skippedAfterReconcile).sum();
             Scale.report("jitter", String.format(
                     "clients=%d (native %d, socket.io %d, actioncable %d) rooms=%d events=%d delivered=%d lost=0 duplicated=0 "
-                            + "faults=%s cuts=%d proxiedConnections=%d resumes: native %d, socket.io %d (recovered %d, reconciled %d), "
+                            + "faults=%s cuts=%d proxiedConnections=%d resumes: native %d (%d half-open found by heartbeat), socket.io %d (recovered %d, reconciled %d), "
                             + "actioncable %d (restored %d, reconciled %d); repeats skipped after reconciliation=%d; "
                             + "subscribe %d s, publish %d s, settle %d s, load %.2f",
                     nativeCount + socketIoCount + cableCount, nativeCount, socketIoCount, cableCount, rooms, events, delivered,
-                    proxy.injected(), proxy.cuts(), proxy.accepted(), nativeResumes, socketIoResumes, socketIo.recovered.get(),
+                    proxy.injected(), proxy.cuts(), proxy.accepted(), nativeResumes, deadConnections, socketIoResumes, socketIo.recovered.get(),
                     socketIo.reconciliations.get(), cableResumes, cable.restored.get(), cable.reconciliations.get(), skipped,
                     secs(subscribedAt - t0), secs(publishedAt - subscribedAt), secs(settledAt - publishedAt),
                     java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));

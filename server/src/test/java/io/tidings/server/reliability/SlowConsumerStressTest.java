@@ -107,8 +107,9 @@ class SlowConsumerStressTest {
                 publisher.paced(rate, phaseMs);
                 publisher.phase = Phase.NONE;
 
+                publishUntilClosed(hub, publisher, slow.stream().filter(s -> !s.trickle).map(s -> s.session).toList());
                 for (SlowReader s : slow) {
-                    if (s.finish(hub, publisher.published())) closed4008++;
+                    if (s.finish(publisher.published())) closed4008++;
                     else caughtUp++;
                 }
                 maxFrame = Math.max(maxFrame, publisher.maxFrameBytes());
@@ -200,14 +201,7 @@ class SlowConsumerStressTest {
             cableClient.pause();
 
             publisher.flood(() -> sioSession.isCatchingUp() && cableSession.isCatchingUp(), 2L << 20);
-            // The flood goes on (the socket buffers of a client that does not read can take megabytes) until both are closed.
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-            while (hub.sessions().contains(sioSession) || hub.sessions().contains(cableSession)) {
-                if (System.nanoTime() > deadline) throw new AssertionError("not closed: socket.io " + hub.sessions().contains(sioSession)
-                        + " (queued " + sioSession.queuedBytes() + "), actioncable " + hub.sessions().contains(cableSession)
-                        + " (queued " + cableSession.queuedBytes() + ")");
-                publisher.flood(() -> true, 1L << 20);
-            }
+            publishUntilClosed(hub, publisher, List.of(sioSession, cableSession));
 
             // Each reads what was sent before the close, sees 4008, and resumes its own way.
             sioClient.resume();
@@ -241,6 +235,25 @@ class SlowConsumerStressTest {
             ac.check("ActionCable client closed 4008, restored", Map.of(ROOM, published));
             Scale.report("slow", String.format("socket.io and actioncable never-reading clients: closed 4008 after %d and %d events, "
                     + "resumed to all %d, lost=0 duplicated=0", sioBeforeClose, cableBeforeClose, published.size()));
+        }
+    }
+
+    /**
+     * Keeps events coming until the server has closed every one of {@code sessions} (clients that do
+     * not read): small paced events while a session's queue is stuck, a 1 MiB flood while it is empty
+     * (the socket buffers of a client that does not read can take megabytes before TCP pushes back).
+     */
+    static void publishUntilClosed(Hub hub, Publisher publisher, List<Session> sessions) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        while (true) {
+            List<Session> open = sessions.stream().filter(hub.sessions()::contains).toList();
+            if (open.isEmpty()) return;
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(open.size() + " clients that do not read were not closed; queued bytes "
+                        + open.stream().map(Session::queuedBytes).toList());
+            }
+            if (open.stream().anyMatch(s -> s.queuedBytes() == 0)) publisher.flood(() -> true, 1L << 20);
+            else publisher.paced(20, 500);
         }
     }
 
@@ -454,7 +467,7 @@ class SlowConsumerStressTest {
         final Session session;
         private final TestGateway g;
         private final String token;
-        private final boolean trickle;
+        final boolean trickle;
         private final WsTestClient client;
         private final Thread trickler;
         private final AtomicLong frames = new AtomicLong();
@@ -491,14 +504,13 @@ class SlowConsumerStressTest {
         }
 
         /**
-         * Waits until the server has closed it (never-reading: 4008 after {@link #SLOW_TIMEOUT_MS}) or,
-         * for a trickling one, reads on at full speed; then resumes if it was closed. Returns whether it
-         * was closed with 4008.
+         * Reads on at full speed (a never-reading one has been closed by then: 4008 after
+         * {@link #SLOW_TIMEOUT_MS}, and reads what was sent before the close); resumes if it was
+         * closed. Returns whether it was closed with 4008.
          */
-        boolean finish(Hub hub, List<Long> published) throws InterruptedException {
+        boolean finish(List<Long> published) throws InterruptedException {
             trickling = false;
             trickler.join();
-            if (!trickle) WsTestClient.eventually(() -> !hub.sessions().contains(session)); // closed: it read nothing for the timeout
             client.resume(); // the close frame, if any, is behind the frames already sent: read them
             boolean closed = false;
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
