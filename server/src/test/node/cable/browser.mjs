@@ -42,6 +42,8 @@ export const window = eventTarget({
 })
 
 export const network = { online: true, sockets: new Set(), opened: 0 }
+/** Set printFrames = false before creating clients to keep stdout to what a script prints itself (many clients). */
+export const tap = { printFrames: true }
 
 export class WebSocket extends WS {
   constructor(url, protocols) {
@@ -50,7 +52,7 @@ export class WebSocket extends WS {
     super(network.online ? url : 'ws://127.0.0.1:1/', protocols, cookie ? { headers: { Cookie: cookie } } : {})
     network.sockets.add(this)
     this.addEventListener('open', () => { network.opened++ })
-    this.addEventListener('message', event => print('frame', String(event.data)))
+    this.addEventListener('message', event => { if (tap.printFrames) print('frame', String(event.data)) })
     this.addEventListener('close', () => network.sockets.delete(this))
   }
 }

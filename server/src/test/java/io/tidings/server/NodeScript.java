@@ -79,6 +79,34 @@ public final class NodeScript implements AutoCloseable {
         }
     }
 
+    /**
+     * Hands every stdout line not yet taken to {@code handler}, in order, on a daemon thread named
+     * {@code name} (for scripts that report a stream of things rather than answers to await).
+     */
+    public void forEachLine(String name, java.util.function.Consumer<String> handler) {
+        Thread t = new Thread(() -> {
+            try {
+                while (true) handler.accept(lines.take());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Sends {@code exitCommand}, gives the script 10 s to end by itself, then kills it. */
+    public void exit(String exitCommand) {
+        try {
+            send(exitCommand);
+            waitFor(10);
+        } catch (RuntimeException | InterruptedException | AssertionError ignored) {
+            // best effort
+        } finally {
+            close();
+        }
+    }
+
     public int waitFor(long seconds) throws InterruptedException {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
             process.destroyForcibly();

@@ -49,9 +49,10 @@ public final class WsTestClient implements AutoCloseable {
     private boolean owed;      // a request(1) withheld while paused
     private final WebSocket socket;
 
-    private WsTestClient(URI uri, Map<String, String> headers) {
+    private WsTestClient(URI uri, Map<String, String> headers, String... subprotocols) {
         WebSocket.Builder b = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
         headers.forEach(b::header);
+        if (subprotocols.length > 0) b.subprotocols(subprotocols[0], java.util.Arrays.copyOfRange(subprotocols, 1, subprotocols.length));
         try {
             socket = b.buildAsync(uri, new Listener()).get(WAIT.toSeconds(), TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -72,9 +73,9 @@ public final class WsTestClient implements AutoCloseable {
         return new WsTestClient(URI.create("ws://127.0.0.1:" + port + "/v1/ws" + q), Map.of());
     }
 
-    /** Connects with extra upgrade headers (Authorization, Cookie …). */
-    public static WsTestClient connect(URI uri, Map<String, String> headers) {
-        return new WsTestClient(uri, headers);
+    /** Connects with extra upgrade headers (Authorization, Cookie …), offering {@code subprotocols} (any endpoint: /cable, /socket.io/ …). */
+    public static WsTestClient connect(URI uri, Map<String, String> headers, String... subprotocols) {
+        return new WsTestClient(uri, headers, subprotocols);
     }
 
     /** Connects, checks the welcome frame and returns the client (the welcome is consumed). */
@@ -158,6 +159,11 @@ public final class WsTestClient implements AutoCloseable {
     public JsonNode poll(long millis) {
         String f = poll(Duration.ofMillis(millis));
         return f == null ? null : parse(f);
+    }
+
+    /** The next frame as received (for protocols whose frames are not JSON, e.g. Socket.IO's) if one arrives within {@code millis}, else null. */
+    public String pollText(long millis) {
+        return poll(Duration.ofMillis(millis));
     }
 
     /** Skips frames until one matches; fails after {@link #WAIT}. */

@@ -265,7 +265,8 @@ public abstract class Session {
      * Catch-up worker: reads the log outside the lock, delivers under it, turns live at the head.
      * Events are handed to the socket one at a time while the queue has room, so the queue never
      * exceeds {@link HubSettings#outboundBufferBytes()} by more than one frame; events read but not
-     * yet delivered wait in {@code backlog} for the next round.
+     * yet delivered wait in {@code backlog} for the next round, and a round reads only about as many
+     * bytes as the queue has room for (so the backlog stays under the same bound plus one event).
      */
     private void catchUp() {
         boolean notYetVisible = false;
@@ -290,10 +291,15 @@ public abstract class Session {
                 }
                 notYetVisible = false;
                 if (backlog.isEmpty()) {
-                    while (backlog.size() < hub.settings().catchUpBatchEvents()) {
+                    // The backlog is memory too: read about what the queue has room for (at least one event),
+                    // so a slow client holds at most ~2 × outboundBufferBytes, whatever the size of events.
+                    long room = hub.settings().outboundBufferBytes() - queuedBytes.get();
+                    long read = 0;
+                    while (backlog.size() < hub.settings().catchUpBatchEvents() && (backlog.isEmpty() || read < room)) {
                         Event e = cursor.next();
                         if (e == null) break;
                         backlog.add(e);
+                        read += e.data().length;
                     }
                 }
                 synchronized (this) {

@@ -192,13 +192,6 @@ public final class SocketIoDriver implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            node.send("{\"cmd\":\"exit\"}");
-            node.waitFor(10);
-        } catch (RuntimeException | InterruptedException | AssertionError ignored) {
-            // best effort
-        } finally {
-            node.close();
-        }
+        node.exit("{\"cmd\":\"exit\"}");
     }
 }
