@@ -352,5 +352,24 @@ class ProtocolFuzzTest {
     private void fail(int n, String what, String input) {
         String shown = input.length() > 300 ? input.substring(0, 300) + "… (" + input.length() + " chars)" : input;
         failures.add("case " + n + ": " + what + "\n    input: " + shown.replace("\r", "\\r").replace("\n", "\\n"));
+        if (what.contains("nothing from the server")) dumpThreads(n); // the gateway runs in this JVM: where is it stuck?
+    }
+
+    /** Every thread's stack, to target/reliability/fuzz-threads-case-{@code n}.txt. */
+    private static void dumpThreads(int n) {
+        StringBuilder out = new StringBuilder();
+        for (java.lang.management.ThreadInfo t : java.lang.management.ManagementFactory.getThreadMXBean().dumpAllThreads(true, true)) {
+            out.append(t.getThreadName()).append(' ').append(t.getThreadState());
+            if (t.getLockName() != null) out.append(" on ").append(t.getLockName()).append(" owned by ").append(t.getLockOwnerName());
+            out.append('\n');
+            for (StackTraceElement e : t.getStackTrace()) out.append("    at ").append(e).append('\n');
+            out.append('\n');
+        }
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createDirectories(java.nio.file.Path.of("target", "reliability"));
+            java.nio.file.Files.writeString(dir.resolve("fuzz-threads-case-" + n + ".txt"), out);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }
