@@ -9,7 +9,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -96,23 +95,10 @@ class ShutdownTest {
         }
     }
 
-    /** {@code java <the test JVM's module and -D flags> -cp <test classpath> TidingsCli serve …} with credentials in the environment. */
     private Process startServer() throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-opens") || arg.startsWith("--add-exports") || arg.startsWith("--enable-native-access")
-                    || arg.startsWith("--sun-misc-unsafe-memory-access") || arg.startsWith("-D")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.tidings.server.cli.TidingsCli",
-                "serve", "--port", "0", "--host", "127.0.0.1", "--data-dir", dir.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put(GatewayConfig.envName("jwtSecret"), TestGateway.SECRET);
-        pb.environment().put(GatewayConfig.envName("publishKeys"), TestGateway.PUBLISH_KEY);
-        pb.environment().put(GatewayConfig.envName("auditKeys"), TestGateway.AUDIT_KEY);
-        pb.environment().put(GatewayConfig.envName("minFreeBytes"), "0");
+        ProcessBuilder pb = new ProcessBuilder(ChildGateway.command("serve", "--port", "0", "--host", "127.0.0.1",
+                "--data-dir", dir.toString())).redirectErrorStream(true);
+        ChildGateway.credentials(pb.environment());
         return pb.start();
     }
 }

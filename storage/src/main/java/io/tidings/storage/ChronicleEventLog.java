@@ -96,10 +96,13 @@ final class ChronicleEventLog implements EventLog {
     private final Path dir;
     private final String epoch;
     private final RollCycle rollCycle;
-    private final DateTimeFormatter fileNames;
     private final SingleChronicleQueue queue;
     /** The OS lock held by a writing instance ({@code null} when read-only); released by {@link #close()}. */
     private final FileChannel writerLock;
+    /** What opening repaired ({@code null}: the tail was intact, or read-only). */
+    private final TailRepair tailRepair;
+    /** The committed head, witnessed on disk for {@link TailRecovery} ({@code null} when read-only). */
+    private final HeadMark headMark;
 
     private final ReentrantLock appendLock = new ReentrantLock();
     private final ExcerptAppender appender;
@@ -128,9 +131,10 @@ final class ChronicleEventLog implements EventLog {
         this.writerLock = writerLock;
         this.dir = config.dir().toAbsolutePath();
         LogMeta meta = LogMeta.loadOrCreate(dir, config.roll(), config.readOnly());
+        this.tailRepair = config.readOnly() ? null : TailRecovery.run(dir, meta, CHRONICLE_TIMEOUT_MILLIS);
+        if (tailRepair != null) meta = new LogMeta(meta.format(), tailRepair.epoch(), meta.roll());
         this.epoch = meta.epoch();
         this.rollCycle = meta.roll().cycle;
-        this.fileNames = DateTimeFormatter.ofPattern(rollCycle.format()).withZone(ZoneOffset.UTC);
         this.floor = LogMeta.readFloor(dir);
         SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(dir)
                 .rollCycle(rollCycle)
@@ -144,6 +148,7 @@ final class ChronicleEventLog implements EventLog {
             if (lastCycle > 0) rollClockMillis.set((long) lastCycle * rollCycle.lengthInMillis());
             if (config.readOnly()) {
                 this.appender = null;
+                this.headMark = null;
                 this.space = null;
                 this.dedupe = null;
                 this.committed = Long.MAX_VALUE;
@@ -161,6 +166,7 @@ final class ChronicleEventLog implements EventLog {
                 this.committed = Math.max(last, 0);
                 this.written = this.committed;
                 this.synced = this.committed;
+                this.headMark = HeadMark.open(dir, committed);
                 recoverWriterState();
             }
         } catch (RuntimeException | Error e) {
@@ -348,6 +354,7 @@ final class ChronicleEventLog implements EventLog {
 
     private void publish(long index) {
         committed = index;
+        headMark.set(index);
         if (waiters.get() > 0) {
             synchronized (commitSignal) {
                 commitSignal.notifyAll();
@@ -579,7 +586,13 @@ final class ChronicleEventLog implements EventLog {
     }
 
     File fileOf(int cycle) {
-        return dir.resolve(fileNames.format(Instant.ofEpochMilli((long) cycle * rollCycle.lengthInMillis())) + ".cq4").toFile();
+        return dir.resolve(fileName(rollCycle, cycle)).toFile();
+    }
+
+    /** The name of the roll file of {@code cycle}: its start in UTC, in the roll cycle's format. */
+    static String fileName(RollCycle roll, int cycle) {
+        return DateTimeFormatter.ofPattern(roll.format()).withZone(ZoneOffset.UTC)
+                .format(Instant.ofEpochMilli((long) cycle * roll.lengthInMillis())) + ".cq4";
     }
 
     @Override
@@ -626,7 +639,19 @@ final class ChronicleEventLog implements EventLog {
                 previousTime = e.timeMillis();
             }
         }
-        return new VerifyReport(stats(), scanned, List.copyOf(damage));
+        TailRecovery.Tail tail = TailRecovery.inspect(queue, rollCycle, HeadMark.read(dir));
+        long missing = tail.missing(rollCycle);
+        if (missing != 0) {
+            note(damage, (missing < 0 ? "records" : missing + " record(s)") + " missing from the tail: the head mark is at index "
+                    + tail.mark() + ", the newest file ends at index " + tail.lastReadable()
+                    + " (a writer opening the log drops the torn tail and starts a new epoch)");
+        }
+        return new VerifyReport(stats(), scanned, List.copyOf(damage), TailRecovery.history(dir));
+    }
+
+    @Override
+    public TailRepair tailRepair() {
+        return tailRepair;
     }
 
     private static void note(List<String> damage, String what) {
@@ -653,6 +678,7 @@ final class ChronicleEventLog implements EventLog {
                 closed = true;
                 for (ChronicleCursor c : List.copyOf(cursors)) c.close();
                 if (appender != null) appender.close();
+                if (headMark != null) headMark.close();
                 queue.close();
                 if (writerLock != null) closeQuietly(writerLock);
             }
