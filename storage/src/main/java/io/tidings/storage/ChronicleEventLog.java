@@ -41,6 +41,8 @@ import java.util.stream.Stream;
  *                           (written once at creation; format is checked on every open)
  *   tidings-log.lock        empty; the writing instance holds an OS lock on it (one writer per log)
  *   retention-floor         decimal index of the last event deleted by retention (absent: none deleted)
+ *   head-mark               8 bytes big-endian: index of the last committed event (mapped, set per commit)
+ *   tail-repairs            one line per torn tail repaired on open ({@link TailRecovery})
  *   *.cq4                   Chronicle Queue roll files, one per roll period, named by its start (UTC)
  *   *.cq4t                  Chronicle's own table stores (directory listing, locks)
  * </pre>
@@ -74,7 +76,10 @@ import java.util.stream.Stream;
  * {@code tidings-log.lock}, the new writer knows no other writer is alive and clears it on open
  * (Chronicle alone would wait for its lock timeout and fail when the new process has the dead one's
  * process id, as PID 1 in a container does). A damaged record does not stop the log from opening:
- * {@link #verify()} and the cursors that reach it report it.
+ * {@link #verify()} and the cursors that reach it report it. A torn tail of the newest file (trailing
+ * records failing their checksum, or the {@link HeadMark} past the file's last record) is cut off by
+ * {@link TailRecovery} before a writer opens the log, and the log gets a new epoch, so an offset is
+ * never handed out again for a different event.
  *
  * <h2>Thread safety</h2>
  * Shared and thread-safe; one writing instance per directory ({@code tidings-log.lock}), any number

@@ -1,0 +1,339 @@
+package io.tidings.server.reliability;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tidings.server.ChildGateway;
+import io.tidings.server.TestGateway;
+import io.tidings.server.WsTestClient;
+import io.tidings.server.http.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Scenario 1 (docs/reliability.md): a real gateway process is SIGKILLed at random moments while
+ * producers publish over HTTP with producer ids (retrying what was not acknowledged, across the
+ * restart) and native WebSocket consumers resume with {@code after}; between some rounds the tail of
+ * the newest log file is cut short or damaged. At the end every acknowledged event is in the log
+ * exactly once (audit replay), except those a torn tail dropped, which the gateway must have
+ * reported; every consumer holds exactly its rooms' events in log order, having been told with an
+ * explicit {@code gap} (and reloaded from audit replay) where a repair started a new epoch.
+ */
+class GatewayCrashTest {
+    private static final String[] ROOMS = {"crash/r0", "crash/r1", "crash/r2"};
+    private static final Pattern REPAIR = Pattern.compile("kept through (\\S+), dropped (\\d+) damaged and (\\d+|an unknown number of) missing");
+
+    @TempDir
+    Path dir;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final Map<String, String> acked = new ConcurrentHashMap<>(); // producer id -> offset
+    private final AtomicInteger retries = new AtomicInteger();
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private ChildGateway gateway;
+    private final List<String> tears = new ArrayList<>();
+
+    @Test
+    void noAcknowledgedEventIsLostOrDuplicatedAcrossKillsAndTornTails() throws Exception {
+        int rounds = Scale.pick("crash.rounds", 6, 200);
+        int producers = Scale.pick("crash.producers", 2, 4);
+        int consumers = Scale.pick("crash.consumers", 3, 6);
+        Random random = new Random(Scale.seed());
+        long started = System.nanoTime();
+        gateway = new ChildGateway(dir, ChildGateway.freePort(), Map.of());
+        List<Thread> threads = new ArrayList<>();
+        List<Consumer> cs = new ArrayList<>();
+        try {
+            gateway.start();
+            for (int c = 0; c < consumers; c++) {
+                Consumer consumer = new Consumer("c" + c, List.of(ROOMS[c % ROOMS.length], ROOMS[(c + 1) % ROOMS.length]));
+                cs.add(consumer);
+                threads.add(started(new Thread(consumer::run, "consumer-" + c)));
+            }
+            for (Consumer c : cs) c.awaitJoined();
+            for (int p = 0; p < producers; p++) {
+                int id = p;
+                threads.add(started(new Thread(() -> produce(id, new Random(Scale.seed() + id)), "producer-" + p)));
+            }
+            int torn = 0;
+            for (int round = 0; round < rounds; round++) {
+                Thread.sleep(200 + random.nextInt(1200));
+                gateway.kill();
+                if (round % 3 == 2) {
+                    tearNewestFile(random, torn++ % 2 == 0);
+                }
+                gateway.start();
+            }
+            Thread.sleep(500);
+            stop.set(true);
+            for (Thread t : threads.subList(consumers, threads.size())) t.join(120_000);
+
+            List<JsonNode> log = replay("crash");
+            Map<String, String> inLog = new HashMap<>();
+            for (JsonNode e : log) {
+                String id = e.at("/data/id").asText();
+                assertThat(inLog.put(id, e.get("offset").asText())).as("event %s appears once in the log", id).isNull();
+            }
+            List<String[]> repairs = repairs();
+            int lost = 0;
+            for (Map.Entry<String, String> a : acked.entrySet()) {
+                if (a.getValue().equals(inLog.get(a.getKey()))) continue;
+                lost++;
+                assertThat(droppedByARepair(a.getValue(), repairs))
+                        .as("acknowledged %s at %s is missing from the log and no reported repair dropped it; repairs %s; tears %s; log has %d events",
+                                a.getKey(), a.getValue(), repairs.stream().map(java.util.Arrays::toString).toList(), tears, inLog.size()).isTrue();
+            }
+            long reportedDropped = repairs.stream().mapToLong(r -> Long.parseLong(r[1])).sum();
+            if (repairs.stream().allMatch(r -> r[2] != null)) {
+                assertThat((long) lost).as("acknowledged events lost, at most what the repairs reported").isLessThanOrEqualTo(reportedDropped);
+            }
+            if (repairs.isEmpty()) assertThat(lost).as("acknowledged events lost without a torn tail").isZero();
+
+            int gaps = 0;
+            for (Consumer c : cs) {
+                for (String room : c.rooms) {
+                    List<String> expected = log.stream().filter(e -> e.get("rooms").get(0).asText().equals(room))
+                            .map(e -> e.at("/data/id").asText()).toList();
+                    WsTestClient.eventually(() -> c.view(room).size() >= expected.size());
+                    assertThat(c.view(room)).as("%s's events of %s", c.name, room).containsExactlyElementsOf(expected);
+                }
+                gaps += c.gaps.get();
+            }
+            stop.set(true);
+            for (Thread t : threads) t.join(30_000);
+            Scale.report("crash", String.format("rounds=%d torn=%d repairs=%d producers=%d consumers=%d acked=%d retries=%d in_log=%d "
+                            + "lost_acked=%d reported_dropped=%d consumer_gaps_reloaded=%d duplicates=0 duration_s=%d load=%.1f",
+                    rounds, torn, repairs.size(), producers, consumers, acked.size(), retries.get(), inLog.size(), lost, reportedDropped, gaps,
+                    (System.nanoTime() - started) / 1_000_000_000L, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+        } finally {
+            stop.set(true);
+            gateway.close();
+        }
+    }
+
+    /** Publishes events with ids; an unacknowledged one is retried with the same id until acknowledged. */
+    private void produce(int producer, Random random) {
+        for (int n = 0; !stop.get(); n++) {
+            String id = "p" + producer + "-" + n;
+            String room = ROOMS[random.nextInt(ROOMS.length)];
+            String body = "{\"room\":\"" + room + "\",\"type\":\"t\",\"id\":\"" + id + "\",\"data\":{\"id\":\"" + id + "\"}}";
+            for (int attempt = 0; ; attempt++) {
+                if (attempt > 0) retries.incrementAndGet();
+                try {
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(gateway.url("/v1/events")))
+                            .timeout(Duration.ofSeconds(10)).header("Authorization", "Bearer " + TestGateway.PUBLISH_KEY)
+                            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                    if (r.statusCode() == 200) {
+                        acked.put(id, Json.MAPPER.readTree(r.body()).get("offset").asText());
+                        break;
+                    }
+                } catch (IOException e) {
+                    // killed: retry
+                } catch (InterruptedException e) {
+                    return;
+                }
+                sleep(50);
+            }
+        }
+    }
+
+    /** A native client that follows the protocol's resume rule, and reloads a room from audit replay after a gap. */
+    private final class Consumer {
+        final String name;
+        final List<String> rooms;
+        final Map<String, List<String>> views = new ConcurrentHashMap<>();
+        final Map<String, String> positions = new ConcurrentHashMap<>();
+        final AtomicInteger gaps = new AtomicInteger();
+        final java.util.concurrent.CountDownLatch joined = new java.util.concurrent.CountDownLatch(1);
+
+        Consumer(String name, List<String> rooms) {
+            this.name = name;
+            this.rooms = rooms;
+            for (String r : rooms) views.put(r, java.util.Collections.synchronizedList(new ArrayList<>()));
+        }
+
+        List<String> view(String room) {
+            synchronized (views.get(room)) {
+                return List.copyOf(views.get(room));
+            }
+        }
+
+        void awaitJoined() throws InterruptedException {
+            assertThat(joined.await(60, java.util.concurrent.TimeUnit.SECONDS)).as(name + " joined").isTrue();
+        }
+
+        void run() {
+            String token = TestGateway.token(name, rooms.toArray(String[]::new));
+            while (!stop.get() || !caughtUp()) {
+                try (WsTestClient c = WsTestClient.connect(gateway.port(), token)) {
+                    JsonNode welcome = c.next();
+                    for (String room : rooms) {
+                        positions.putIfAbsent(room, welcome.get("offset").asText());
+                        c.join(room, positions.get(room));
+                    }
+                    int live = 0;
+                    while (!c.isClosed() || c.pending() > 0) {
+                        JsonNode f = c.poll(200);
+                        if (f == null) {
+                            if (stop.get() && caughtUp()) return;
+                            continue;
+                        }
+                        String op = f.path("op").asText();
+                        if (op.equals("live") && ++live == rooms.size()) joined.countDown();
+                        if (op.equals("event")) {
+                            String room = f.get("rooms").get(0).asText();
+                            views.get(room).add(f.at("/data/id").asText());
+                            positions.put(room, f.get("offset").asText());
+                        } else if (op.equals("gap")) {
+                            gaps.incrementAndGet();
+                            String room = f.get("room").asText();
+                            List<JsonNode> all = replay(room);
+                            synchronized (views.get(room)) {
+                                views.get(room).clear();
+                                for (JsonNode e : all) views.get(room).add(e.at("/data/id").asText());
+                            }
+                            if (all.isEmpty()) {
+                                positions.remove(room);
+                                c.join(room);
+                            } else {
+                                positions.put(room, all.get(all.size() - 1).get("offset").asText());
+                                c.join(room, positions.get(room));
+                            }
+                        }
+                    }
+                } catch (RuntimeException | AssertionError e) {
+                    // the gateway is down: try again
+                }
+                sleep(100);
+            }
+        }
+
+        private boolean caughtUp() {
+            try {
+                for (String room : rooms) {
+                    List<JsonNode> all = replay(room);
+                    if (view(room).size() != all.size()) return false;
+                }
+                return true;
+            } catch (RuntimeException | AssertionError e) {
+                return false;
+            }
+        }
+    }
+
+    /** Audit replay of {@code room} (and the rooms within it) from the beginning. */
+    private List<JsonNode> replay(String room) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(gateway.url("/v1/events?room=" + room + "&from=1970-01-01T00:00:00Z")))
+                    .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + TestGateway.AUDIT_KEY).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) throw new AssertionError("replay: " + r.statusCode() + " " + r.body());
+            List<JsonNode> lines = new ArrayList<>();
+            for (String line : r.body().split("\n")) if (!line.isBlank()) lines.add(Json.MAPPER.readTree(line));
+            return lines;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Cuts the newest roll file inside its last records, or flips bytes in its last record. */
+    private void tearNewestFile(Random random, boolean cut) throws IOException {
+        Path logDir = dir.resolve("log");
+        Path newest;
+        try (Stream<Path> files = Files.list(logDir)) {
+            newest = files.filter(p -> p.toString().endsWith(".cq4")).max(Path::compareTo).orElseThrow();
+        }
+        try (RandomAccessFile f = new RandomAccessFile(newest.toFile(), "rw")) {
+            long last = lastNonZeroByte(f);
+            tears.add((cut ? "cut " : "flip ") + newest.getFileName() + " last non-zero byte " + last);
+            if (cut) {
+                f.setLength(Math.max(0, last - 1 - random.nextInt(400)));
+            } else {
+                long at = last - 8 - random.nextInt(8);
+                f.seek(at);
+                int b = f.read();
+                f.seek(at);
+                f.write(b ^ 0x5a);
+            }
+        }
+    }
+
+    private static long lastNonZeroByte(RandomAccessFile f) throws IOException {
+        byte[] buf = new byte[1 << 16];
+        long end = f.length();
+        long lastSeen = -1;
+        for (long at = 0; at < end; at += buf.length) {
+            f.seek(at);
+            int n = f.read(buf);
+            boolean any = false;
+            for (int i = n - 1; i >= 0; i--) if (buf[i] != 0) { lastSeen = at + i; any = true; break; }
+            if (!any && lastSeen >= 0 && at > lastSeen + (8 << 20)) break; // sparse rest of the file
+        }
+        return lastSeen;
+    }
+
+    /** The repairs the gateway reported at startup: {kept-through offset, damaged + missing, missing or null if unknown}. */
+    private List<String[]> repairs() throws IOException {
+        List<String[]> out = new ArrayList<>();
+        for (String line : Files.readAllLines(gateway.output())) {
+            if (!line.contains("log recovery:")) continue;
+            Matcher m = REPAIR.matcher(line);
+            assertThat(m.find()).as("repair line %s", line).isTrue();
+            boolean known = !m.group(3).startsWith("an");
+            long dropped = Long.parseLong(m.group(2)) + (known ? Long.parseLong(m.group(3)) : 0);
+            out.add(new String[] {m.group(1), Long.toString(dropped), known ? m.group(3) : null});
+        }
+        return out;
+    }
+
+    private static boolean droppedByARepair(String offset, List<String[]> repairs) {
+        String epoch = offset.substring(0, offset.indexOf('-'));
+        long index = Long.parseLong(offset.substring(offset.indexOf('-') + 1));
+        for (String[] r : repairs) {
+            String kept = r[0];
+            if (kept.startsWith("(")) continue;
+            if (kept.startsWith(epoch + "-") && index > Long.parseLong(kept.substring(kept.indexOf('-') + 1))) return true;
+        }
+        return false;
+    }
+
+    private static Thread started(Thread t) {
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
