@@ -358,8 +358,8 @@ final class ChronicleEventLog implements EventLog {
     }
 
     private void publish(long index) {
+        headMark.set(index); // first: the mark may run ahead of what readers saw, never behind it
         committed = index;
-        headMark.set(index);
         if (waiters.get() > 0) {
             synchronized (commitSignal) {
                 commitSignal.notifyAll();

@@ -11,11 +11,15 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * The file {@value #FILE}: the index of the last committed event (8 bytes, big-endian), rewritten
- * through a memory map after every commit, so it survives {@code kill -9} like the log does. It is a
+ * through a memory map on every commit, so it survives {@code kill -9} like the log does. It is a
  * witness, not a source of truth: on open, a head mark past the last record the roll files still
  * hold means records were cut from the tail (a torn or truncated file) and {@link TailRecovery}
- * must not let their offsets be handed out again. A kill between a commit and the mark's update
- * leaves the mark one commit behind, which is harmless. Used under the log's append lock (writer only).
+ * must not let their offsets be handed out again. It moves after the record is complete (document
+ * closed; with {@link Durability#POWER_LOSS} also msynced) and before the head does, so it is never
+ * ahead of a record a process kill can lose and never behind an event a reader or publisher saw.
+ * (With {@link Durability#PROCESS_CRASH} a power loss may keep the mark but not the records: they
+ * are then reported missing and the epoch renewed, which is right.) Used under the log's append
+ * lock (writer only).
  */
 final class HeadMark implements AutoCloseable {
     static final String FILE = "head-mark";

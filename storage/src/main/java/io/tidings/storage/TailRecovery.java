@@ -10,6 +10,7 @@ import net.openhft.chronicle.wire.DocumentContext;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -127,40 +128,54 @@ final class TailRecovery {
 
     /**
      * Repairs a torn tail if there is one; returns what was done, or {@code null} when the tail is
-     * intact (nothing is written then).
+     * intact (nothing is written then, apart from removing what a killed repair left in staging).
+     *
+     * <p>Crash-safe by its order: the intact prefix is rebuilt beside the log and fsynced; then the loss
+     * is stated before it is caused (new epoch in {@code tidings-log.properties}, then the line in
+     * {@value #REPAIRS_FILE}); then the torn file is hard-linked as {@code .damaged} and the rebuilt one
+     * renamed over it (one atomic step: the newest file is never absent), and the directory fsynced. A
+     * process killed at any point leaves either the torn file, which the next open repairs again, or the
+     * repaired one under an already renewed epoch; a repeated repair may be reported twice and renew the
+     * epoch twice, but no offset is handed out again and no kept record is lost.
      */
     static TailRepair run(Path dir, LogMeta meta, long timeoutMillis) {
         RollCycle roll = meta.roll().cycle;
         long mark = HeadMark.read(dir);
         Path staging = dir.resolve(STAGING_DIR);
+        deleteTree(staging); // left by a repair killed before it replaced the torn file
         Tail tail;
         try (SingleChronicleQueue queue = queue(dir, roll, timeoutMillis).build()) {
             tail = inspect(queue, roll, mark);
             if (!tail.torn()) return null;
-            deleteTree(staging);
             if (tail.lastGood() > 0) copyPrefix(queue, roll, tail, staging, timeoutMillis);
         }
         String name = ChronicleEventLog.fileName(roll, tail.cycle());
+        Path torn = dir.resolve(name), rebuilt = staging.resolve(name);
         long now = System.currentTimeMillis();
         Path setAside = dir.resolve(name + "-" + now + ".damaged");
         try {
-            Files.move(dir.resolve(name), setAside, StandardCopyOption.ATOMIC_MOVE);
-            Path rebuilt = staging.resolve(name);
-            if (Files.exists(rebuilt)) Files.move(rebuilt, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
-            deleteTree(staging);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot replace the torn file " + dir.resolve(name), e);
-        }
-        LogMeta renewed = LogMeta.renewEpoch(dir, meta);
-        TailRepair repair = new TailRepair(meta.epoch(), renewed.epoch(),
-                tail.lastGood() > 0 ? new Offset(meta.epoch(), tail.lastGood()) : null, tail.damaged(), tail.missing(roll), setAside);
-        try {
+            if (Files.exists(rebuilt)) force(rebuilt);
+            LogMeta renewed = LogMeta.renewEpoch(dir, meta);
+            TailRepair repair = new TailRepair(meta.epoch(), renewed.epoch(),
+                    tail.lastGood() > 0 ? new Offset(meta.epoch(), tail.lastGood()) : null, tail.damaged(), tail.missing(roll), setAside);
             Files.writeString(dir.resolve(REPAIRS_FILE), Instant.ofEpochMilli(now) + " " + repair.describe() + System.lineSeparator(),
                     StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.SYNC);
+            Files.createLink(setAside, torn);
+            if (Files.exists(rebuilt)) Files.move(rebuilt, torn, StandardCopyOption.ATOMIC_MOVE); // rename(2) replaces the torn file
+            else Files.delete(torn); // nothing of it was intact
+            force(dir);
+            deleteTree(staging);
+            return repair;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dir.resolve(REPAIRS_FILE), e);
+            throw new UncheckedIOException("cannot repair the torn file " + torn, e);
         }
-        return repair;
+    }
+
+    /** fsync of a file or a directory (a directory: so that renames in it are durable). */
+    private static void force(Path path) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
     }
 
     private static SingleChronicleQueueBuilder queue(Path dir, RollCycle roll, long timeoutMillis) {

@@ -65,6 +65,61 @@ class TornTailTest {
     }
 
     @Test
+    void aSecondTearOfARepairedFileKeepsEverythingBeforeIt() throws Exception {
+        List<Offset> offsets = appendEvents();
+        cutInside(EVENTS - 1);
+        List<Offset> kept = new ArrayList<>(offsets.subList(0, EVENTS - 1));
+        try (EventLog log = EventLog.open(LogConfig.at(dir))) {
+            assertThat(log.tailRepair()).isNotNull();
+            for (int i = EVENTS; i < 2 * EVENTS; i++) kept.add(log.append(TestEvents.withSeq(i, pad(i))).offset());
+        }
+        cutInside(2 * EVENTS - 1);
+        Offset lastKept = kept.get(kept.size() - 2);
+        try (EventLog log = EventLog.open(LogConfig.at(dir))) {
+            TailRepair second = log.tailRepair();
+            assertThat(second).as("the second tear is repaired").isNotNull();
+            assertThat(second.keptThrough()).isEqualTo(lastKept);
+            assertThat(second.damaged() + Math.max(second.missing(), 0)).isEqualTo(1);
+            List<Event> all = TestEvents.readAll(log);
+            assertThat(all).extracting(e -> e.offset().index()).as("every record before the second tear, at its index")
+                    .containsExactlyElementsOf(kept.subList(0, kept.size() - 1).stream().map(Offset::index).toList());
+            assertThat(all).extracting(TestEvents::seqOf).doesNotContain((long) EVENTS - 1, 2L * EVENTS - 1);
+            assertThat(log.verify().repairs()).hasSize(2);
+        }
+    }
+
+    @Test
+    void aRepairInterruptedByAKillIsRedoneOnTheNextOpen() throws Exception {
+        List<Offset> offsets = appendEvents();
+        long oldMark = HeadMark.read(dir);
+        assertThat(oldMark).isEqualTo(offsets.get(EVENTS - 1).index());
+        cutInside(EVENTS - 1);
+        // killed after stating the loss, before replacing the file: epoch renewed, a half-built copy in staging
+        LogMeta renewedByTheKilledRepair = LogMeta.renewEpoch(dir, LogMeta.loadOrCreate(dir, LogConfig.at(dir).roll(), false));
+        Files.createDirectories(dir.resolve(TailRecovery.STAGING_DIR));
+        Files.write(dir.resolve(TailRecovery.STAGING_DIR).resolve("half.cq4"), new byte[] {1, 2, 3});
+        String epoch;
+        try (EventLog log = EventLog.open(LogConfig.at(dir))) {
+            TailRepair repair = log.tailRepair();
+            assertThat(repair).isNotNull();
+            assertThat(repair.previousEpoch()).isEqualTo(renewedByTheKilledRepair.epoch());
+            assertThat(repair.keptThrough().index()).isEqualTo(offsets.get(EVENTS - 2).index());
+            assertThat(Files.exists(dir.resolve(TailRecovery.STAGING_DIR))).as("staging removed").isFalse();
+            epoch = log.epoch();
+        }
+        // killed after replacing the file, before the log moved its head mark back: the old mark is still ahead
+        Files.write(dir.resolve(HeadMark.FILE), java.nio.ByteBuffer.allocate(Long.BYTES).putLong(oldMark).array());
+        try (EventLog log = EventLog.open(LogConfig.at(dir))) {
+            TailRepair again = log.tailRepair();
+            assertThat(again).as("redone: the mark says records are missing").isNotNull();
+            assertThat(again.previousEpoch()).isEqualTo(epoch);
+            assertThat(again.keptThrough().index()).isEqualTo(offsets.get(EVENTS - 2).index());
+            assertThat(TestEvents.readAll(log)).extracting(e -> e.offset().index()).as("no kept record lost by the repeated repair")
+                    .containsExactlyElementsOf(offsets.subList(0, EVENTS - 1).stream().map(Offset::index).toList());
+        }
+    }
+
+    @Test
     void anIntactLogIsLeftAloneAndKeepsItsEpoch() {
         List<Offset> offsets = appendEvents();
         try (EventLog log = EventLog.open(LogConfig.at(dir))) {
@@ -119,6 +174,15 @@ class TornTailTest {
             assertThat(log.head()).isEqualTo(next);
         }
         return repair;
+    }
+
+    /** Cuts the newest file inside the data of the record carrying {@code seq} (and drops all after it). */
+    private void cutInside(int seq) throws IOException {
+        Path file = newestFile();
+        int at = indexOf(Files.readAllBytes(file), marker(seq)) + 20;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(at);
+        }
     }
 
     private List<Offset> appendEvents() {
