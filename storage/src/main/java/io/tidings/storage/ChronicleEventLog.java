@@ -43,6 +43,7 @@ import java.util.stream.Stream;
  *   retention-floor         decimal index of the last event deleted by retention (absent: none deleted)
  *   head-mark               8 bytes big-endian: index of the last committed event (mapped, set per commit)
  *   tail-repairs            one line per torn tail repaired on open ({@link TailRecovery})
+ *   *.cq4-&lt;millis&gt;.damaged  a torn newest file as it was before its repair (hard link)
  *   *.cq4                   Chronicle Queue roll files, one per roll period, named by its start (UTC)
  *   *.cq4t                  Chronicle's own table stores (directory listing, locks)
  * </pre>
@@ -79,7 +80,9 @@ import java.util.stream.Stream;
  * {@link #verify()} and the cursors that reach it report it. A torn tail of the newest file (trailing
  * records failing their checksum, or the {@link HeadMark} past the file's last record) is cut off by
  * {@link TailRecovery} before a writer opens the log, and the log gets a new epoch, so an offset is
- * never handed out again for a different event.
+ * never handed out again for a different event; kept records keep their index. The repair is
+ * redone if it is killed (it states the loss first and replaces the file with one rename). The
+ * head mark moves after the commit point and before {@link #head()}.
  *
  * <h2>Thread safety</h2>
  * Shared and thread-safe; one writing instance per directory ({@code tidings-log.lock}), any number

@@ -10,13 +10,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -49,13 +45,13 @@ class GatewayCrashTest {
     @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) // kept for a post-mortem when the run fails
     Path dir;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Map<String, String> acked = new ConcurrentHashMap<>(); // producer id -> offset
     private final AtomicInteger retries = new AtomicInteger();
     /** Events of a subscription already replaced by a rejoin after a gap (delivered before the rejoin's `joined`), not counted. */
     private final AtomicInteger supersededFrames = new AtomicInteger();
     private final AtomicBoolean stop = new AtomicBoolean();
     private ChildGateway gateway;
+    private GatewayHttp api;
     private final List<String> tears = new ArrayList<>();
 
     @Test
@@ -66,6 +62,7 @@ class GatewayCrashTest {
         Random random = new Random(Scale.seed());
         long started = System.nanoTime();
         gateway = new ChildGateway(dir, ChildGateway.freePort(), Map.of());
+        api = new GatewayHttp(gateway);
         List<Thread> threads = new ArrayList<>();
         List<Consumer> cs = new ArrayList<>();
         try {
@@ -154,9 +151,7 @@ class GatewayCrashTest {
             for (int attempt = 0; ; attempt++) {
                 if (attempt > 0) retries.incrementAndGet();
                 try {
-                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(gateway.url("/v1/events")))
-                            .timeout(Duration.ofSeconds(10)).header("Authorization", "Bearer " + TestGateway.PUBLISH_KEY)
-                            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                    HttpResponse<String> r = api.publish(body);
                     if (r.statusCode() == 200) {
                         acked.put(id, Json.MAPPER.readTree(r.body()).get("offset").asText());
                         break;
@@ -262,22 +257,8 @@ class GatewayCrashTest {
         }
     }
 
-    /** Audit replay of {@code room} (and the rooms within it) from the beginning. */
     private List<JsonNode> replay(String room) {
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(gateway.url("/v1/events?room=" + room + "&from=1970-01-01T00:00:00Z")))
-                    .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + TestGateway.AUDIT_KEY).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) throw new AssertionError("replay: " + r.statusCode() + " " + r.body());
-            List<JsonNode> lines = new ArrayList<>();
-            for (String line : r.body().split("\n")) if (!line.isBlank()) lines.add(Json.MAPPER.readTree(line));
-            return lines;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return api.replay(room);
     }
 
     /** Cuts the newest roll file inside its last records, or flips bytes in its last record. */
