@@ -119,6 +119,21 @@ class TornTailTest {
         }
     }
 
+    @RepeatedTest(3)
+    void readOnlyVerifyOfACutFileReportsItInsteadOfCrashing() throws Exception {
+        List<Offset> offsets = appendEvents();
+        int firstLost = EVENTS - 1 - new Random().nextInt(3);
+        cutInside(firstLost);
+        try (EventLog log = EventLog.open(LogConfig.at(dir).withReadOnly(true))) {
+            VerifyReport report = log.verify();
+            assertThat(report.healthy()).isFalse();
+            assertThat(String.join("\n", report.damage())).contains("missing from the tail");
+        }
+        try (EventLog log = EventLog.open(LogConfig.at(dir))) {
+            assertThat(log.tailRepair().keptThrough()).as("a writer then repairs it").isEqualTo(offsets.get(firstLost - 1));
+        }
+    }
+
     @Test
     void anIntactLogIsLeftAloneAndKeepsItsEpoch() {
         List<Offset> offsets = appendEvents();

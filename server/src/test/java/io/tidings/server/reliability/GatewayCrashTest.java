@@ -5,6 +5,7 @@ import io.tidings.server.ChildGateway;
 import io.tidings.server.TestGateway;
 import io.tidings.server.WsTestClient;
 import io.tidings.server.http.Json;
+import io.tidings.server.ws.socketio.SocketIoDriver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,11 +33,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Scenario 1 (docs/reliability.md): a real gateway process is SIGKILLed at random moments while
  * producers publish over HTTP with producer ids (retrying what was not acknowledged, across the
- * restart) and native WebSocket consumers resume with {@code after}; between some rounds the tail of
+ * restart), native WebSocket consumers resume with {@code after} and Socket.IO consumers (the real
+ * socket.io-client) reconnect with connection-state recovery; between some rounds the tail of
  * the newest log file is cut short or damaged. At the end every acknowledged event is in the log
  * exactly once (audit replay), except those a torn tail dropped, which the gateway must have
  * reported; every consumer holds exactly its rooms' events in log order, having been told with an
- * explicit {@code gap} (and reloaded from audit replay) where a repair started a new epoch.
+ * explicit {@code gap} or {@code recovered=false} (and reloaded from audit replay) where a repair
+ * started a new epoch.
  */
 class GatewayCrashTest {
     private static final String[] ROOMS = {"crash/r0", "crash/r1", "crash/r2"};
@@ -59,6 +62,7 @@ class GatewayCrashTest {
         int rounds = Scale.pick("crash.rounds", 6, 200);
         int producers = Scale.pick("crash.producers", 2, 4);
         int consumers = Scale.pick("crash.consumers", 3, 6);
+        int socketIoConsumers = Scale.pick("crash.socketioConsumers", 1, 3);
         Random random = new Random(Scale.seed());
         long started = System.nanoTime();
         gateway = new ChildGateway(dir, ChildGateway.freePort(), Map.of());
@@ -67,8 +71,9 @@ class GatewayCrashTest {
         List<Consumer> cs = new ArrayList<>();
         try {
             gateway.start();
-            for (int c = 0; c < consumers; c++) {
-                Consumer consumer = new Consumer("c" + c, List.of(ROOMS[c % ROOMS.length], ROOMS[(c + 1) % ROOMS.length]));
+            for (int c = 0; c < consumers + socketIoConsumers; c++) {
+                List<String> rooms = List.of(ROOMS[c % ROOMS.length], ROOMS[(c + 1) % ROOMS.length]);
+                Consumer consumer = c < consumers ? new NativeConsumer("c" + c, rooms) : new SocketIoConsumer("s" + c, rooms);
                 cs.add(consumer);
                 threads.add(started(new Thread(consumer::run, "consumer-" + c)));
             }
@@ -88,7 +93,7 @@ class GatewayCrashTest {
             }
             Thread.sleep(500);
             stop.set(true);
-            for (Thread t : threads.subList(consumers, threads.size())) t.join(120_000);
+            for (Thread t : threads.subList(cs.size(), threads.size())) t.join(120_000);
 
             List<JsonNode> log = replay("crash");
             Map<String, String> inLog = new HashMap<>();
@@ -117,8 +122,9 @@ class GatewayCrashTest {
             }
             if (repairs.isEmpty()) assertThat(lost).as("acknowledged events lost without a torn tail").isZero();
 
-            int gaps = 0;
+            int gaps = 0, socketIoRecovered = 0;
             for (Consumer c : cs) {
+                if (c instanceof SocketIoConsumer sio) socketIoRecovered += sio.recovered.get();
                 for (String room : c.rooms) {
                     List<String> expected = log.stream().filter(e -> e.get("rooms").get(0).asText().equals(room))
                             .map(e -> e.at("/data/id").asText()).toList();
@@ -131,10 +137,11 @@ class GatewayCrashTest {
             }
             stop.set(true);
             for (Thread t : threads) t.join(30_000);
-            Scale.report("crash", String.format("rounds=%d torn=%d repairs=%d producers=%d consumers=%d acked=%d retries=%d in_log=%d "
-                            + "lost_acked=%d reported_dropped=%d consumer_gaps_reloaded=%d superseded_frames_dropped=%d duplicates=0 duration_s=%d load=%.1f",
-                    rounds, torn, repairs.size(), producers, consumers, acked.size(), retries.get(), inLog.size(), lost, reportedDropped, gaps,
-                    supersededFrames.get(),
+            Scale.report("crash", String.format("rounds=%d torn=%d repairs=%d producers=%d native_consumers=%d socketio_consumers=%d acked=%d retries=%d in_log=%d "
+                            + "lost_acked=%d reported_dropped=%d consumer_gaps_reloaded=%d socketio_recovered=%d superseded_frames_dropped=%d duplicates=0 "
+                            + "duration_s=%d load=%.1f",
+                    rounds, torn, repairs.size(), producers, consumers, socketIoConsumers, acked.size(), retries.get(), inLog.size(), lost,
+                    reportedDropped, gaps, socketIoRecovered, supersededFrames.get(),
                     (System.nanoTime() - started) / 1_000_000_000L, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
         } finally {
             stop.set(true);
@@ -166,12 +173,12 @@ class GatewayCrashTest {
         }
     }
 
-    /** A native client that follows the protocol's resume rule, and reloads a room from audit replay after a gap. */
-    private final class Consumer {
+    /** What every consumer keeps: per room, the ids it received, in order; the final check compares them with audit replay. */
+    private abstract class Consumer {
         final String name;
         final List<String> rooms;
         final Map<String, List<String>> views = new ConcurrentHashMap<>();
-        final Map<String, String> positions = new ConcurrentHashMap<>();
+        /** Times a room was reloaded from audit replay because the protocol's resume could not cover it. */
         final AtomicInteger gaps = new AtomicInteger();
         final java.util.concurrent.CountDownLatch joined = new java.util.concurrent.CountDownLatch(1);
 
@@ -180,6 +187,8 @@ class GatewayCrashTest {
             this.rooms = rooms;
             for (String r : rooms) views.put(r, java.util.Collections.synchronizedList(new ArrayList<>()));
         }
+
+        abstract void run();
 
         List<String> view(String room) {
             synchronized (views.get(room)) {
@@ -191,6 +200,39 @@ class GatewayCrashTest {
             assertThat(joined.await(60, java.util.concurrent.TimeUnit.SECONDS)).as(name + " joined").isTrue();
         }
 
+        /** Replaces the view of {@code room} with audit replay's; returns the replayed events. */
+        List<JsonNode> reload(String room) {
+            gaps.incrementAndGet();
+            List<JsonNode> all = replay(room);
+            synchronized (views.get(room)) {
+                views.get(room).clear();
+                for (JsonNode e : all) views.get(room).add(e.at("/data/id").asText());
+            }
+            return all;
+        }
+
+        boolean caughtUp() {
+            try {
+                for (String room : rooms) {
+                    List<JsonNode> all = replay(room);
+                    if (view(room).size() != all.size()) return false;
+                }
+                return true;
+            } catch (RuntimeException | AssertionError e) {
+                return false;
+            }
+        }
+    }
+
+    /** A native client that follows the protocol's resume rule, and reloads a room from audit replay after a gap. */
+    private final class NativeConsumer extends Consumer {
+        final Map<String, String> positions = new ConcurrentHashMap<>();
+
+        NativeConsumer(String name, List<String> rooms) {
+            super(name, rooms);
+        }
+
+        @Override
         void run() {
             String token = TestGateway.token(name, rooms.toArray(String[]::new));
             while (!stop.get() || !caughtUp()) {
@@ -220,13 +262,8 @@ class GatewayCrashTest {
                             views.get(room).add(f.at("/data/id").asText());
                             positions.put(room, f.get("offset").asText());
                         } else if (op.equals("gap")) {
-                            gaps.incrementAndGet();
                             String room = f.get("room").asText();
-                            List<JsonNode> all = replay(room);
-                            synchronized (views.get(room)) {
-                                views.get(room).clear();
-                                for (JsonNode e : all) views.get(room).add(e.at("/data/id").asText());
-                            }
+                            List<JsonNode> all = reload(room);
                             rejoining.add(room);
                             if (all.isEmpty()) {
                                 positions.remove(room);
@@ -243,17 +280,73 @@ class GatewayCrashTest {
                 sleep(100);
             }
         }
+    }
 
-        private boolean caughtUp() {
-            try {
-                for (String room : rooms) {
-                    List<JsonNode> all = replay(room);
-                    if (view(room).size() != all.size()) return false;
+    /**
+     * A Socket.IO client (the real socket.io-client, through {@link SocketIoDriver}) reconnecting by
+     * itself after each kill. A recovered session gets what it missed from the gateway; a fresh one
+     * ({@code recovered=false}: the session's offsets are of an epoch a repair ended) rejoins its rooms
+     * and reloads them from audit replay; the events the new session delivers that the reload already
+     * holds (committed between the join and the replay) are dropped once. Socket.IO joins have no
+     * history, so the first join happens before the producers start.
+     */
+    private final class SocketIoConsumer extends Consumer {
+        final AtomicInteger recovered = new AtomicInteger();
+
+        SocketIoConsumer(String name, List<String> rooms) {
+            super(name, rooms);
+        }
+
+        @Override
+        void run() {
+            try (SocketIoDriver d = new SocketIoDriver(gateway.url(""))) {
+                d.connected(name, TestGateway.token(name, rooms.toArray(String[]::new)));
+                for (String room : rooms) d.join(name, joinArgument(room));
+                joined.countDown();
+                Map<String, Set<String>> reloaded = new HashMap<>();
+                boolean rejoin = false;
+                int seen = 1; // the first connect
+                while (!stop.get() || !caughtUp()) {
+                    List<JsonNode> lines = d.all();
+                    for (int i = seen; i < lines.size(); i++) {
+                        JsonNode l = lines.get(i);
+                        if (SocketIoDriver.is(l, "connect", name)) {
+                            if (l.get("recovered").asBoolean() && !rejoin) {
+                                recovered.incrementAndGet();
+                                continue;
+                            }
+                            rejoin = true;
+                            try {
+                                for (String room : rooms) d.join(name, joinArgument(room));
+                                for (String room : rooms) {
+                                    Set<String> ids = new HashSet<>();
+                                    for (JsonNode e : reload(room)) ids.add(e.at("/data/id").asText());
+                                    reloaded.put(room, ids);
+                                }
+                                rejoin = false;
+                            } catch (RuntimeException | AssertionError e) {
+                                // killed meanwhile: rejoin at the next connect, recovered or not
+                            }
+                        } else if (SocketIoDriver.is(l, "event", name)) {
+                            String[] parts = l.get("name").asText().split("::"); // crash::r0::t
+                            String room = parts[0] + "/" + parts[1];
+                            String id = l.get("args").get(0).get("id").asText();
+                            if (reloaded.getOrDefault(room, Set.of()).remove(id)) {
+                                supersededFrames.incrementAndGet();
+                                continue;
+                            }
+                            views.get(room).add(id);
+                        }
+                    }
+                    seen = lines.size();
+                    sleep(100);
                 }
-                return true;
-            } catch (RuntimeException | AssertionError e) {
-                return false;
             }
+        }
+
+        private static String joinArgument(String room) {
+            String[] parts = room.split("/");
+            return "{\"account\":\"" + parts[0] + "\",\"model\":\"" + parts[1] + "\"}";
         }
     }
 

@@ -17,7 +17,7 @@ import java.util.function.Predicate;
  * the real socket.io-client (or raw ws client) reports, and waits for what a test expects.
  * Not thread-safe: one test thread.
  */
-final class SocketIoDriver implements AutoCloseable {
+public final class SocketIoDriver implements AutoCloseable {
     static final long WAIT_SECONDS = 20;
 
     private final NodeScript node;
@@ -29,7 +29,7 @@ final class SocketIoDriver implements AutoCloseable {
     }
 
     /** @param baseUrl e.g. {@code http://127.0.0.1:8080} */
-    SocketIoDriver(String baseUrl) {
+    public SocketIoDriver(String baseUrl) {
         this.node = NodeScript.start("socketio-driver.js", baseUrl);
     }
 
@@ -54,7 +54,7 @@ final class SocketIoDriver implements AutoCloseable {
     }
 
     /** Connects and waits until connected; returns the connect line. */
-    JsonNode connected(String id, String token) {
+    public JsonNode connected(String id, String token) {
         connect(id, token);
         return await("connect of " + id, l -> is(l, "connect", id));
     }
@@ -66,7 +66,7 @@ final class SocketIoDriver implements AutoCloseable {
     }
 
     /** Emits join with an ack and waits for the ack; returns its first argument. */
-    JsonNode join(String id, String argJson) {
+    public JsonNode join(String id, String argJson) {
         String tag = "join-" + lines.size() + "-" + argJson.hashCode();
         emit(id, tag, true, "join", argJson);
         return await("ack of join " + argJson, l -> is(l, "ack", id) && tag.equals(l.path("tag").asText())).get("args").get(0);
@@ -139,12 +139,12 @@ final class SocketIoDriver implements AutoCloseable {
     }
 
     /** Every line so far (after reading whatever has already arrived). */
-    List<JsonNode> all() {
+    public List<JsonNode> all() {
         drain();
         return List.copyOf(lines);
     }
 
-    static boolean is(JsonNode line, String ev, String id) {
+    public static boolean is(JsonNode line, String ev, String id) {
         return ev.equals(line.path("ev").asText()) && id.equals(line.path("id").asText());
     }
 
