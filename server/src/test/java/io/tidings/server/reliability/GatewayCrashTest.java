@@ -2,6 +2,7 @@ package io.tidings.server.reliability;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.server.ChildGateway;
+import io.tidings.server.NodeScript;
 import io.tidings.server.TestGateway;
 import io.tidings.server.WsTestClient;
 import io.tidings.server.http.Json;
@@ -33,12 +34,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Scenario 1 (docs/reliability.md): a real gateway process is SIGKILLed at random moments while
  * producers publish over HTTP with producer ids (retrying what was not acknowledged, across the
- * restart), native WebSocket consumers resume with {@code after} and Socket.IO consumers (the real
- * socket.io-client) reconnect with connection-state recovery; between some rounds the tail of
+ * restart), native WebSocket consumers resume with {@code after}, Socket.IO consumers (the real
+ * socket.io-client) reconnect with connection-state recovery and ActionCable consumers (the real
+ * {@code @anycable/web}) re-subscribe with their stream positions; between some rounds the tail of
  * the newest log file is cut short or damaged. At the end every acknowledged event is in the log
  * exactly once (audit replay), except those a torn tail dropped, which the gateway must have
  * reported; every consumer holds exactly its rooms' events in log order, having been told with an
- * explicit {@code gap} or {@code recovered=false} (and reloaded from audit replay) where a repair
+ * explicit {@code gap}, {@code recovered=false} or {@code reject_history} (and reloaded from audit replay) where a repair
  * started a new epoch.
  */
 class GatewayCrashTest {
@@ -63,19 +65,21 @@ class GatewayCrashTest {
         int producers = Scale.pick("crash.producers", 2, 4);
         int consumers = Scale.pick("crash.consumers", 3, 6);
         int socketIoConsumers = Scale.pick("crash.socketioConsumers", 1, 3);
+        int cableConsumers = Scale.pick("crash.cableConsumers", 1, 3);
         Random random = new Random(Scale.seed());
         long started = System.nanoTime();
-        gateway = new ChildGateway(dir, ChildGateway.freePort(), Map.of());
+        gateway = new ChildGateway(dir, ChildGateway.freePort(), Map.of("TIDINGS_CABLE_CHANNELS", "CrashChannel=crash/{room}"));
         api = new GatewayHttp(gateway);
         List<Thread> threads = new ArrayList<>();
         List<Consumer> cs = new ArrayList<>();
         try {
             gateway.start();
-            for (int c = 0; c < consumers + socketIoConsumers; c++) {
+            for (int c = 0; c < consumers + socketIoConsumers + cableConsumers; c++) {
                 List<String> rooms = List.of(ROOMS[c % ROOMS.length], ROOMS[(c + 1) % ROOMS.length]);
-                Consumer consumer = c < consumers ? new NativeConsumer("c" + c, rooms) : new SocketIoConsumer("s" + c, rooms);
+                Consumer consumer = c < consumers ? new NativeConsumer("c" + c, rooms)
+                        : c < consumers + socketIoConsumers ? new SocketIoConsumer("s" + c, rooms) : new AnyCableConsumer("a" + c, rooms);
                 cs.add(consumer);
-                threads.add(started(new Thread(consumer::run, "consumer-" + c)));
+                threads.add(started(new Thread(consumer::runRecordingFailure, "consumer-" + c)));
             }
             for (Consumer c : cs) c.awaitJoined();
             for (int p = 0; p < producers; p++) {
@@ -122,9 +126,15 @@ class GatewayCrashTest {
             }
             if (repairs.isEmpty()) assertThat(lost).as("acknowledged events lost without a torn tail").isZero();
 
-            int gaps = 0, socketIoRecovered = 0;
+            int gaps = 0, socketIoRecovered = 0, cableHistories = 0;
             for (Consumer c : cs) {
+                assertThat(c.failure).as("%s stopped by", c.name).isNull();
                 if (c instanceof SocketIoConsumer sio) socketIoRecovered += sio.recovered.get();
+                if (c instanceof AnyCableConsumer cable) {
+                    cableHistories += cable.historiesServed.get();
+                    System.out.println("[reliability crash] " + c.name + " client lines: " + cable.seenLines);
+                }
+                System.out.println("[reliability crash] " + c.name + " reloads from audit replay: " + c.gaps.get());
                 for (String room : c.rooms) {
                     List<String> expected = log.stream().filter(e -> e.get("rooms").get(0).asText().equals(room))
                             .map(e -> e.at("/data/id").asText()).toList();
@@ -137,11 +147,11 @@ class GatewayCrashTest {
             }
             stop.set(true);
             for (Thread t : threads) t.join(30_000);
-            Scale.report("crash", String.format("rounds=%d torn=%d repairs=%d producers=%d native_consumers=%d socketio_consumers=%d acked=%d retries=%d in_log=%d "
-                            + "lost_acked=%d reported_dropped=%d consumer_gaps_reloaded=%d socketio_recovered=%d superseded_frames_dropped=%d duplicates=0 "
-                            + "duration_s=%d load=%.1f",
-                    rounds, torn, repairs.size(), producers, consumers, socketIoConsumers, acked.size(), retries.get(), inLog.size(), lost,
-                    reportedDropped, gaps, socketIoRecovered, supersededFrames.get(),
+            Scale.report("crash", String.format("rounds=%d torn=%d repairs=%d producers=%d native_consumers=%d socketio_consumers=%d anycable_consumers=%d acked=%d retries=%d in_log=%d "
+                            + "lost_acked=%d reported_dropped=%d consumer_gaps_reloaded=%d socketio_recovered=%d anycable_histories_served=%d "
+                            + "superseded_frames_dropped=%d duplicates=0 duration_s=%d load=%.1f",
+                    rounds, torn, repairs.size(), producers, consumers, socketIoConsumers, cableConsumers, acked.size(), retries.get(),
+                    inLog.size(), lost, reportedDropped, gaps, socketIoRecovered, cableHistories, supersededFrames.get(),
                     (System.nanoTime() - started) / 1_000_000_000L, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
         } finally {
             stop.set(true);
@@ -188,7 +198,18 @@ class GatewayCrashTest {
             for (String r : rooms) views.put(r, java.util.Collections.synchronizedList(new ArrayList<>()));
         }
 
+        /** What ended {@link #run()} unexpectedly (the final check reports it). */
+        volatile Throwable failure;
+
         abstract void run();
+
+        void runRecordingFailure() {
+            try {
+                run();
+            } catch (RuntimeException | AssertionError e) {
+                failure = e;
+            }
+        }
 
         List<String> view(String room) {
             synchronized (views.get(room)) {
@@ -302,10 +323,10 @@ class GatewayCrashTest {
             try (SocketIoDriver d = new SocketIoDriver(gateway.url(""))) {
                 d.connected(name, TestGateway.token(name, rooms.toArray(String[]::new)));
                 for (String room : rooms) d.join(name, joinArgument(room));
+                int seen = d.all().size(); // the first connect and the joins (no events yet: the producers start after `joined`)
                 joined.countDown();
                 Map<String, Set<String>> reloaded = new HashMap<>();
                 boolean rejoin = false;
-                int seen = 1; // the first connect
                 while (!stop.get() || !caughtUp()) {
                     List<JsonNode> lines = d.all();
                     for (int i = seen; i < lines.size(); i++) {
@@ -331,7 +352,7 @@ class GatewayCrashTest {
                             String[] parts = l.get("name").asText().split("::"); // crash::r0::t
                             String room = parts[0] + "/" + parts[1];
                             String id = l.get("args").get(0).get("id").asText();
-                            if (reloaded.getOrDefault(room, Set.of()).remove(id)) {
+                            if (reloaded.containsKey(room) && reloaded.get(room).remove(id)) {
                                 supersededFrames.incrementAndGet();
                                 continue;
                             }
@@ -347,6 +368,78 @@ class GatewayCrashTest {
         private static String joinArgument(String room) {
             String[] parts = room.split("/");
             return "{\"account\":\"" + parts[0] + "\",\"model\":\"" + parts[1] + "\"}";
+        }
+    }
+
+    /**
+     * An ActionCable client on the extended protocol (the real @anycable/web, through
+     * {@code cable/client.mjs}), subscribed to {@code CrashChannel} rooms. After each kill it
+     * reconnects and re-subscribes with its positions ({@code history}); where a repair ended their
+     * epoch the gateway answers {@code reject_history} ({@code history_not_found}) and streams live,
+     * and the client reloads that room from audit replay (the live events the reload already holds are
+     * dropped once). Subscribed before the producers start, so it sees every event of its rooms.
+     */
+    private final class AnyCableConsumer extends Consumer {
+        final AtomicInteger historiesServed = new AtomicInteger();
+        /** How many lines of each kind the client printed (events and raw frames aside), for the report. */
+        final Map<String, Integer> seenLines = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+        private static String infoType(String line) {
+            Matcher m = Pattern.compile("\"type\":\"([a-z_]+)\"").matcher(line);
+            return m.find() ? m.group(1) : "?";
+        }
+
+        AnyCableConsumer(String name, List<String> rooms) {
+            super(name, rooms);
+        }
+
+        @Override
+        void run() {
+            String url = gateway.url("/cable").replaceFirst("^http", "ws");
+            try (NodeScript c = NodeScript.start("cable/client.mjs", "anycable", url, TestGateway.token(name, rooms.toArray(String[]::new)))) {
+                c.awaitLine("ready", 60);
+                for (String room : rooms) c.send("subscribe {\"channel\":\"CrashChannel\",\"room\":\"" + room.substring(room.indexOf('/') + 1) + "\"}");
+                Map<String, Set<String>> reloaded = new HashMap<>();
+                int subscribed = 0;
+                while (!stop.get() || !caughtUp()) {
+                    String line;
+                    try {
+                        line = c.nextLine(1);
+                    } catch (AssertionError quiet) {
+                        continue;
+                    }
+                    int space = line.indexOf(' ');
+                    String tag = space < 0 ? line : line.substring(0, space);
+                    if (!tag.equals("frame") && !tag.equals("received")) seenLines.merge(tag + (tag.equals("info") ? ":" + infoType(line) : ""), 1, Integer::sum);
+                    if (tag.equals("subscribed") && ++subscribed == rooms.size()) joined.countDown();
+                    if (tag.equals("uncaught")) throw new AssertionError(name + ": the client threw: " + line);
+                    if (!tag.equals("received") && !tag.equals("info")) continue;
+                    JsonNode payload = parse(line.substring(space + 1));
+                    if (tag.equals("received")) {
+                        String room = payload.at("/meta/stream").asText();
+                        String id = payload.at("/message/id").asText();
+                        if (reloaded.containsKey(room) && reloaded.get(room).remove(id)) supersededFrames.incrementAndGet();
+                        else views.get(room).add(id);
+                    } else if (payload.path("type").asText().equals("history_received")) {
+                        historiesServed.incrementAndGet();
+                    } else if (payload.path("type").asText().equals("history_not_found")) {
+                        String room = "crash/" + parse(payload.get("identifier").asText()).get("room").asText();
+                        Set<String> ids = new HashSet<>();
+                        for (JsonNode e : reload(room)) ids.add(e.at("/data/id").asText());
+                        reloaded.put(room, ids);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private static JsonNode parse(String json) {
+            try {
+                return Json.MAPPER.readTree(json);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(json, e);
+            }
         }
     }
 
