@@ -134,14 +134,14 @@ class GatewayCrashTest {
                     cableHistories += cable.historiesServed.get();
                     System.out.println("[reliability crash] " + c.name + " client lines: " + cable.seenLines);
                 }
-                System.out.println("[reliability crash] " + c.name + " reloads from audit replay: " + c.gaps.get());
+                System.out.println("[reliability crash] " + c.name + " reloads from audit replay: " + c.gaps.get() + "; history " + c.history);
                 for (String room : c.rooms) {
                     List<String> expected = log.stream().filter(e -> e.get("rooms").get(0).asText().equals(room))
                             .map(e -> e.at("/data/id").asText()).toList();
                     WsTestClient.eventually(() -> c.view(room).size() >= expected.size());
-                    assertThat(c.view(room)).as("%s's events of %s (gaps %d; repairs %s; tears %s; acked offsets of the differences %s; data in %s)",
-                            c.name, room, c.gaps.get(), repairs.stream().map(java.util.Arrays::toString).toList(), tears,
-                            differences(c.view(room), expected), dir).containsExactlyElementsOf(expected);
+                    assertThat(c.view(room)).as("%s's events of %s (gaps %d; repairs %s; tears %s; acked offsets of the differences %s; "
+                                    + "data in %s; history %s)", c.name, room, c.gaps.get(), repairs.stream().map(java.util.Arrays::toString).toList(),
+                            tears, differences(c.view(room), expected), dir, c.history).containsExactlyElementsOf(expected);
                 }
                 gaps += c.gaps.get();
             }
@@ -198,6 +198,8 @@ class GatewayCrashTest {
             for (String r : rooms) views.put(r, java.util.Collections.synchronizedList(new ArrayList<>()));
         }
 
+        /** Resume outcomes and reloads, in order, for a failure message. */
+        final List<String> history = java.util.Collections.synchronizedList(new ArrayList<>());
         /** What ended {@link #run()} unexpectedly (the final check reports it). */
         volatile Throwable failure;
 
@@ -225,6 +227,7 @@ class GatewayCrashTest {
         List<JsonNode> reload(String room) {
             gaps.incrementAndGet();
             List<JsonNode> all = replay(room);
+            history.add("reload " + room + " -> " + all.size() + " events, last " + (all.isEmpty() ? "-" : all.get(all.size() - 1).get("offset").asText()));
             synchronized (views.get(room)) {
                 views.get(room).clear();
                 for (JsonNode e : all) views.get(room).add(e.at("/data/id").asText());
@@ -326,19 +329,30 @@ class GatewayCrashTest {
                 int seen = d.all().size(); // the first connect and the joins (no events yet: the producers start after `joined`)
                 joined.countDown();
                 Map<String, Set<String>> reloaded = new HashMap<>();
+                Set<String> rejoinAcks = new HashSet<>(); // joins of a fresh session not yet acknowledged
                 boolean rejoin = false;
+                int rejoins = 0;
                 while (!stop.get() || !caughtUp()) {
                     List<JsonNode> lines = d.all();
                     for (int i = seen; i < lines.size(); i++) {
                         JsonNode l = lines.get(i);
                         if (SocketIoDriver.is(l, "connect", name)) {
+                            history.add("connect " + l.get("sid").asText() + " recovered=" + l.get("recovered").asBoolean()
+                                    + " (view sizes " + rooms.stream().map(r -> view(r).size()).toList() + ")");
                             if (l.get("recovered").asBoolean() && !rejoin) {
                                 recovered.incrementAndGet();
                                 continue;
                             }
-                            rejoin = true;
+                            rejoin = true; // until every join of this connection is acknowledged; a kill meanwhile starts over
+                            rejoinAcks.clear();
+                            rejoins++;
+                            for (String room : rooms) {
+                                String tag = "rejoin-" + rejoins + "-" + room;
+                                rejoinAcks.add(tag);
+                                d.emit(name, tag, true, "join", joinArgument(room));
+                            }
+                        } else if (SocketIoDriver.is(l, "ack", name) && rejoinAcks.remove(l.path("tag").asText()) && rejoinAcks.isEmpty()) {
                             try {
-                                for (String room : rooms) d.join(name, joinArgument(room));
                                 for (String room : rooms) {
                                     Set<String> ids = new HashSet<>();
                                     for (JsonNode e : reload(room)) ids.add(e.at("/data/id").asText());
@@ -346,7 +360,7 @@ class GatewayCrashTest {
                                 }
                                 rejoin = false;
                             } catch (RuntimeException | AssertionError e) {
-                                // killed meanwhile: rejoin at the next connect, recovered or not
+                                history.add("reload failed: " + e.toString().lines().findFirst().orElse("")); // again at the next connect
                             }
                         } else if (SocketIoDriver.is(l, "event", name)) {
                             String[] parts = l.get("name").asText().split("::"); // crash::r0::t
@@ -401,6 +415,7 @@ class GatewayCrashTest {
                 for (String room : rooms) c.send("subscribe {\"channel\":\"CrashChannel\",\"room\":\"" + room.substring(room.indexOf('/') + 1) + "\"}");
                 Map<String, Set<String>> reloaded = new HashMap<>();
                 int subscribed = 0;
+                boolean reconnecting = false;
                 while (!stop.get() || !caughtUp()) {
                     String line;
                     try {
@@ -413,8 +428,16 @@ class GatewayCrashTest {
                     if (!tag.equals("frame") && !tag.equals("received")) seenLines.merge(tag + (tag.equals("info") ? ":" + infoType(line) : ""), 1, Integer::sum);
                     if (tag.equals("subscribed") && ++subscribed == rooms.size()) joined.countDown();
                     if (tag.equals("uncaught")) throw new AssertionError(name + ": the client threw: " + line);
+                    // as a browser fires 'online': reconnect now rather than after @anycable/web's growing backoff
+                    // (client.mjs then retries every 100 ms until connected: once per disconnection is enough)
+                    if (tag.equals("connect")) reconnecting = false;
+                    if ((tag.equals("disconnect") || tag.equals("close")) && !reconnecting) {
+                        reconnecting = true;
+                        c.send("online");
+                    }
                     if (!tag.equals("received") && !tag.equals("info")) continue;
                     JsonNode payload = parse(line.substring(space + 1));
+                    if (tag.equals("info")) history.add("info " + payload.path("type").asText() + " " + payload.path("identifier").asText());
                     if (tag.equals("received")) {
                         String room = payload.at("/meta/stream").asText();
                         String id = payload.at("/message/id").asText();

@@ -59,7 +59,7 @@ public final class SocketIoDriver implements AutoCloseable {
         return await("connect of " + id, l -> is(l, "connect", id));
     }
 
-    void emit(String id, String tag, boolean ack, String event, String argJson) {
+    public void emit(String id, String tag, boolean ack, String event, String argJson) {
         ObjectNode c = cmd("emit", id).put("ack", ack).put("tag", tag);
         c.putArray("args").add(event).add(parse(argJson));
         send(c);
