@@ -2,11 +2,8 @@ package io.tidings.server.reliability;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.server.ChildGateway;
-import io.tidings.server.NodeScript;
-import io.tidings.server.TestGateway;
 import io.tidings.server.WsTestClient;
 import io.tidings.server.http.Json;
-import io.tidings.server.ws.socketio.SocketIoDriver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -71,17 +68,19 @@ class GatewayCrashTest {
         gateway = new ChildGateway(dir, ChildGateway.freePort(), Map.of("TIDINGS_CABLE_CHANNELS", "CrashChannel=crash/{room}"));
         api = new GatewayHttp(gateway);
         List<Thread> threads = new ArrayList<>();
-        List<Consumer> cs = new ArrayList<>();
+        List<CrashConsumer> cs = new ArrayList<>();
+        CrashConsumer.Run crash = new CrashConsumer.Run(gateway, api, stop, supersededFrames);
         try {
             gateway.start();
             for (int c = 0; c < consumers + socketIoConsumers + cableConsumers; c++) {
                 List<String> rooms = List.of(ROOMS[c % ROOMS.length], ROOMS[(c + 1) % ROOMS.length]);
-                Consumer consumer = c < consumers ? new NativeConsumer("c" + c, rooms)
-                        : c < consumers + socketIoConsumers ? new SocketIoConsumer("s" + c, rooms) : new AnyCableConsumer("a" + c, rooms);
+                CrashConsumer consumer = c < consumers ? new NativeCrashConsumer("c" + c, rooms, crash)
+                        : c < consumers + socketIoConsumers ? new SocketIoCrashConsumer("s" + c, rooms, crash)
+                        : new AnyCableCrashConsumer("a" + c, rooms, crash);
                 cs.add(consumer);
                 threads.add(started(new Thread(consumer::runRecordingFailure, "consumer-" + c)));
             }
-            for (Consumer c : cs) c.awaitJoined();
+            for (CrashConsumer c : cs) c.awaitJoined();
             for (int p = 0; p < producers; p++) {
                 int id = p;
                 threads.add(started(new Thread(() -> produce(id, new Random(Scale.seed() + id)), "producer-" + p)));
@@ -127,10 +126,10 @@ class GatewayCrashTest {
             if (repairs.isEmpty()) assertThat(lost).as("acknowledged events lost without a torn tail").isZero();
 
             int gaps = 0, socketIoRecovered = 0, cableHistories = 0;
-            for (Consumer c : cs) {
+            for (CrashConsumer c : cs) {
                 assertThat(c.failure).as("%s stopped by", c.name).isNull();
-                if (c instanceof SocketIoConsumer sio) socketIoRecovered += sio.recovered.get();
-                if (c instanceof AnyCableConsumer cable) {
+                if (c instanceof SocketIoCrashConsumer sio) socketIoRecovered += sio.recovered.get();
+                if (c instanceof AnyCableCrashConsumer cable) {
                     cableHistories += cable.historiesServed.get();
                     System.out.println("[reliability crash] " + c.name + " client lines: " + cable.seenLines);
                 }
@@ -178,298 +177,7 @@ class GatewayCrashTest {
                 } catch (InterruptedException e) {
                     return;
                 }
-                sleep(50);
-            }
-        }
-    }
-
-    /** What every consumer keeps: per room, the ids it received, in order; the final check compares them with audit replay. */
-    private abstract class Consumer {
-        final String name;
-        final List<String> rooms;
-        final Map<String, List<String>> views = new ConcurrentHashMap<>();
-        /** Times a room was reloaded from audit replay because the protocol's resume could not cover it. */
-        final AtomicInteger gaps = new AtomicInteger();
-        final java.util.concurrent.CountDownLatch joined = new java.util.concurrent.CountDownLatch(1);
-
-        Consumer(String name, List<String> rooms) {
-            this.name = name;
-            this.rooms = rooms;
-            for (String r : rooms) views.put(r, java.util.Collections.synchronizedList(new ArrayList<>()));
-        }
-
-        /** Resume outcomes and reloads, in order, for a failure message. */
-        final List<String> history = java.util.Collections.synchronizedList(new ArrayList<>());
-        /** What ended {@link #run()} unexpectedly (the final check reports it). */
-        volatile Throwable failure;
-
-        abstract void run();
-
-        void runRecordingFailure() {
-            try {
-                run();
-            } catch (RuntimeException | AssertionError e) {
-                failure = e;
-            }
-        }
-
-        List<String> view(String room) {
-            synchronized (views.get(room)) {
-                return List.copyOf(views.get(room));
-            }
-        }
-
-        void awaitJoined() throws InterruptedException {
-            assertThat(joined.await(60, java.util.concurrent.TimeUnit.SECONDS)).as(name + " joined").isTrue();
-        }
-
-        /** Replaces the view of {@code room} with audit replay's; returns the replayed events. */
-        List<JsonNode> reload(String room) {
-            List<JsonNode> all = replay(room);
-            gaps.incrementAndGet();
-            history.add("reload " + room + " -> " + all.size() + " events, last " + (all.isEmpty() ? "-" : all.get(all.size() - 1).get("offset").asText()));
-            synchronized (views.get(room)) {
-                views.get(room).clear();
-                for (JsonNode e : all) views.get(room).add(e.at("/data/id").asText());
-            }
-            return all;
-        }
-
-        boolean caughtUp() {
-            try {
-                for (String room : rooms) {
-                    List<JsonNode> all = replay(room);
-                    if (view(room).size() != all.size()) return false;
-                }
-                return true;
-            } catch (RuntimeException | AssertionError e) {
-                return false;
-            }
-        }
-    }
-
-    /** A native client that follows the protocol's resume rule, and reloads a room from audit replay after a gap. */
-    private final class NativeConsumer extends Consumer {
-        final Map<String, String> positions = new ConcurrentHashMap<>();
-
-        NativeConsumer(String name, List<String> rooms) {
-            super(name, rooms);
-        }
-
-        @Override
-        void run() {
-            String token = TestGateway.token(name, rooms.toArray(String[]::new));
-            while (!stop.get() || !caughtUp()) {
-                try (WsTestClient c = WsTestClient.connect(gateway.port(), token)) {
-                    JsonNode welcome = c.next();
-                    for (String room : rooms) {
-                        positions.putIfAbsent(room, welcome.get("offset").asText());
-                        c.join(room, positions.get(room));
-                    }
-                    int live = 0;
-                    Set<String> rejoining = new HashSet<>(); // a rejoin replaces the subscription: drop the old one's frames until `joined`
-                    while (!c.isClosed() || c.pending() > 0) {
-                        JsonNode f = c.poll(200);
-                        if (f == null) {
-                            if (stop.get() && caughtUp()) return;
-                            continue;
-                        }
-                        String op = f.path("op").asText();
-                        if (op.equals("live") && ++live == rooms.size()) joined.countDown();
-                        if (op.equals("joined")) rejoining.remove(f.get("room").asText());
-                        if (op.equals("event")) {
-                            String room = f.get("rooms").get(0).asText();
-                            if (rejoining.contains(room)) {
-                                supersededFrames.incrementAndGet();
-                                continue;
-                            }
-                            views.get(room).add(f.at("/data/id").asText());
-                            positions.put(room, f.get("offset").asText());
-                        } else if (op.equals("gap")) {
-                            String room = f.get("room").asText();
-                            List<JsonNode> all = reload(room);
-                            rejoining.add(room);
-                            if (all.isEmpty()) {
-                                positions.remove(room);
-                                c.join(room);
-                            } else {
-                                positions.put(room, all.get(all.size() - 1).get("offset").asText());
-                                c.join(room, positions.get(room));
-                            }
-                        }
-                    }
-                } catch (RuntimeException | AssertionError e) {
-                    // the gateway is down: try again
-                }
-                sleep(100);
-            }
-        }
-    }
-
-    /**
-     * A Socket.IO client (the real socket.io-client, through {@link SocketIoDriver}) reconnecting by
-     * itself after each kill. A recovered session gets what it missed from the gateway; a fresh one
-     * ({@code recovered=false}: the session's offsets are of an epoch a repair ended) rejoins its rooms
-     * and reloads them from audit replay; the events the new session delivers that the reload already
-     * holds (committed between the join and the replay) are dropped once. Socket.IO joins have no
-     * history, so the first join happens before the producers start.
-     */
-    private final class SocketIoConsumer extends Consumer {
-        final AtomicInteger recovered = new AtomicInteger();
-
-        SocketIoConsumer(String name, List<String> rooms) {
-            super(name, rooms);
-        }
-
-        @Override
-        void run() {
-            try (SocketIoDriver d = new SocketIoDriver(gateway.url(""))) {
-                d.connected(name, TestGateway.token(name, rooms.toArray(String[]::new)));
-                for (String room : rooms) d.join(name, joinArgument(room));
-                int seen = d.all().size(); // the first connect and the joins (no events yet: the producers start after `joined`)
-                joined.countDown();
-                Map<String, Set<String>> reloaded = new HashMap<>();
-                Set<String> rejoinAcks = new HashSet<>(); // joins of a fresh session not yet acknowledged
-                boolean rejoin = false;
-                int rejoins = 0;
-                while (!stop.get() || !caughtUp()) {
-                    List<JsonNode> lines = d.all();
-                    for (int i = seen; i < lines.size(); i++) {
-                        JsonNode l = lines.get(i);
-                        if (SocketIoDriver.is(l, "connect", name)) {
-                            history.add("connect " + l.get("sid").asText() + " recovered=" + l.get("recovered").asBoolean()
-                                    + " (view sizes " + rooms.stream().map(r -> view(r).size()).toList() + ")");
-                            if (l.get("recovered").asBoolean() && !rejoin) {
-                                recovered.incrementAndGet();
-                                continue;
-                            }
-                            rejoin = true; // until every join of this connection is acknowledged; a kill meanwhile starts over
-                            rejoinAcks.clear();
-                            rejoins++;
-                            for (String room : rooms) {
-                                String tag = "rejoin-" + rejoins + "-" + room;
-                                rejoinAcks.add(tag);
-                                d.emit(name, tag, true, "join", joinArgument(room));
-                            }
-                        } else if (SocketIoDriver.is(l, "ack", name) && rejoinAcks.remove(l.path("tag").asText()) && rejoinAcks.isEmpty()) {
-                            try {
-                                for (String room : rooms) {
-                                    Set<String> ids = new HashSet<>();
-                                    for (JsonNode e : reload(room)) ids.add(e.at("/data/id").asText());
-                                    reloaded.put(room, ids);
-                                }
-                                rejoin = false;
-                            } catch (RuntimeException | AssertionError e) {
-                                history.add("reload failed: " + e.toString().lines().findFirst().orElse("")); // again at the next connect
-                            }
-                        } else if (SocketIoDriver.is(l, "event", name)) {
-                            String[] parts = l.get("name").asText().split("::"); // crash::r0::t
-                            String room = parts[0] + "/" + parts[1];
-                            String id = l.get("args").get(0).get("id").asText();
-                            if (reloaded.containsKey(room) && reloaded.get(room).remove(id)) {
-                                supersededFrames.incrementAndGet();
-                                continue;
-                            }
-                            views.get(room).add(id);
-                        }
-                    }
-                    seen = lines.size();
-                    sleep(100);
-                }
-            }
-        }
-
-        private static String joinArgument(String room) {
-            String[] parts = room.split("/");
-            return "{\"account\":\"" + parts[0] + "\",\"model\":\"" + parts[1] + "\"}";
-        }
-    }
-
-    /**
-     * An ActionCable client on the extended protocol (the real @anycable/web, through
-     * {@code cable/client.mjs}), subscribed to {@code CrashChannel} rooms. After each kill it
-     * reconnects and re-subscribes with its positions ({@code history}); where a repair ended their
-     * epoch the gateway answers {@code reject_history} ({@code history_not_found}) and streams live,
-     * and the client reloads that room from audit replay (the live events the reload already holds are
-     * dropped once). Subscribed before the producers start, so it sees every event of its rooms.
-     */
-    private final class AnyCableConsumer extends Consumer {
-        final AtomicInteger historiesServed = new AtomicInteger();
-        /** How many lines of each kind the client printed (events and raw frames aside), for the report. */
-        final Map<String, Integer> seenLines = new java.util.concurrent.ConcurrentSkipListMap<>();
-
-        private static String infoType(String line) {
-            Matcher m = Pattern.compile("\"type\":\"([a-z_]+)\"").matcher(line);
-            return m.find() ? m.group(1) : "?";
-        }
-
-        AnyCableConsumer(String name, List<String> rooms) {
-            super(name, rooms);
-        }
-
-        @Override
-        void run() {
-            String url = gateway.url("/cable").replaceFirst("^http", "ws");
-            try (NodeScript c = NodeScript.start("cable/client.mjs", "anycable", url, TestGateway.token(name, rooms.toArray(String[]::new)))) {
-                c.awaitLine("ready", 60);
-                for (String room : rooms) c.send("subscribe {\"channel\":\"CrashChannel\",\"room\":\"" + room.substring(room.indexOf('/') + 1) + "\"}");
-                Map<String, Set<String>> reloaded = new HashMap<>();
-                int subscribed = 0;
-                boolean reconnecting = false;
-                Set<String> needsReload = new java.util.TreeSet<>(); // history refused; reloaded as soon as audit replay answers
-                while (!stop.get() || !caughtUp()) {
-                    for (String room : List.copyOf(needsReload)) {
-                        try {
-                            Set<String> ids = new HashSet<>();
-                            for (JsonNode e : reload(room)) ids.add(e.at("/data/id").asText());
-                            reloaded.put(room, ids);
-                            needsReload.remove(room);
-                        } catch (RuntimeException | AssertionError e) {
-                            history.add("reload failed: " + e.toString().lines().findFirst().orElse("")); // the gateway is down: again
-                        }
-                    }
-                    String line;
-                    try {
-                        line = c.nextLine(1);
-                    } catch (AssertionError quiet) {
-                        continue;
-                    }
-                    int space = line.indexOf(' ');
-                    String tag = space < 0 ? line : line.substring(0, space);
-                    if (!tag.equals("frame") && !tag.equals("received")) seenLines.merge(tag + (tag.equals("info") ? ":" + infoType(line) : ""), 1, Integer::sum);
-                    if (tag.equals("subscribed") && ++subscribed == rooms.size()) joined.countDown();
-                    if (tag.equals("uncaught")) throw new AssertionError(name + ": the client threw: " + line);
-                    // as a browser fires 'online': reconnect now rather than after @anycable/web's growing backoff
-                    // (client.mjs then retries every 100 ms until connected: once per disconnection is enough)
-                    if (tag.equals("connect")) reconnecting = false;
-                    if ((tag.equals("disconnect") || tag.equals("close")) && !reconnecting) {
-                        reconnecting = true;
-                        c.send("online");
-                    }
-                    if (!tag.equals("received") && !tag.equals("info")) continue;
-                    JsonNode payload = parse(line.substring(space + 1));
-                    if (tag.equals("info")) history.add("info " + payload.path("type").asText() + " " + payload.path("identifier").asText());
-                    if (tag.equals("received")) {
-                        String room = payload.at("/meta/stream").asText();
-                        String id = payload.at("/message/id").asText();
-                        if (reloaded.containsKey(room) && reloaded.get(room).remove(id)) supersededFrames.incrementAndGet();
-                        else views.get(room).add(id);
-                    } else if (payload.path("type").asText().equals("history_received")) {
-                        historiesServed.incrementAndGet();
-                    } else if (payload.path("type").asText().equals("history_not_found")) {
-                        needsReload.add("crash/" + parse(payload.get("identifier").asText()).get("room").asText());
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        private static JsonNode parse(String json) {
-            try {
-                return Json.MAPPER.readTree(json);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(json, e);
+                CrashConsumer.pause(50);
             }
         }
     }
@@ -556,13 +264,5 @@ class GatewayCrashTest {
         t.setDaemon(true);
         t.start();
         return t;
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
