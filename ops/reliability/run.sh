@@ -26,7 +26,7 @@ scenario=$1; shift
 props=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --long) props+=(-Dtidings.reliability.scale=long) ;;
+    --long) props+=(-Dtidings.reliability.scale=long -Djunit.jupiter.execution.timeout.default=12h) ;; # past the suite's 3 min per test
     --seed) props+=(-Dtidings.reliability.seed="$2"); shift ;;
     -D*) props+=("$1") ;;
     *) usage ;;

@@ -112,6 +112,7 @@ public final class Gateway implements AutoCloseable {
                 .withRetention(new Retention(config.retentionMaxAgeMs, config.retentionMaxBytes))
                 .withDedupe(config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS)
                 .withMinFreeBytes(config.minFreeBytes));
+        if (log.tailRepair() != null) LOG.warning("log recovery: " + log.tailRepair().describe());
         this.metrics.bindLog(log);
         this.metrics.bindDisk(config.dataDir.resolve("log"), config.minFreeBytes, config.retentionMaxBytes, config.retentionMaxAgeMs);
         this.hub = new Hub(log, new HubSettings(config.outboundBufferBytes, config.slowClientTimeoutMs,

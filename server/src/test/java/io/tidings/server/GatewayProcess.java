@@ -3,7 +3,6 @@ package io.tidings.server;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,9 +15,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code tidings serve} as a real child process: {@code java <the test JVM's module and -D flags> -cp
- * <test classpath> TidingsCli serve …} on a free port, with the test credentials (and any other
- * setting) in {@code TIDINGS_*} environment variables. Everything it prints is collected.
+ * {@code tidings serve} as a real child process, started once on a port it picks itself, with the
+ * test credentials (and any other setting) in {@code TIDINGS_*} environment variables; everything it
+ * prints is collected, for tests of its output and of SIGTERM. ({@link ChildGateway}, which builds the
+ * command, is the one to kill and restart on a fixed port.)
  *
  * <p>Thread safety: its output is collected by a reader thread; the rest is for the test thread.
  */
@@ -33,21 +33,9 @@ public final class GatewayProcess implements AutoCloseable {
 
     /** Starts it with data in {@code dataDir} and {@code settings} (field name → value, as in TIDINGS_* variables); waits until it listens. */
     public GatewayProcess(Path dataDir, Map<String, String> settings) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-opens") || arg.startsWith("--add-exports") || arg.startsWith("--enable-native-access")
-                    || arg.startsWith("--sun-misc-unsafe-memory-access") || arg.startsWith("-D")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.tidings.server.cli.TidingsCli",
-                "serve", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put(GatewayConfig.envName("jwtSecret"), TestGateway.SECRET);
-        pb.environment().put(GatewayConfig.envName("publishKeys"), TestGateway.PUBLISH_KEY);
-        pb.environment().put(GatewayConfig.envName("auditKeys"), TestGateway.AUDIT_KEY);
-        pb.environment().put(GatewayConfig.envName("minFreeBytes"), "0");
+        ProcessBuilder pb = new ProcessBuilder(ChildGateway.command("serve", "--port", "0", "--host", "127.0.0.1",
+                "--data-dir", dataDir.toString())).redirectErrorStream(true);
+        ChildGateway.credentials(pb.environment());
         settings.forEach((k, v) -> pb.environment().put(GatewayConfig.envName(k), v));
         process = pb.start();
         reader = new Thread(() -> {

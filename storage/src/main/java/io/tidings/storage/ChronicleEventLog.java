@@ -41,6 +41,9 @@ import java.util.stream.Stream;
  *                           (written once at creation; format is checked on every open)
  *   tidings-log.lock        empty; the writing instance holds an OS lock on it (one writer per log)
  *   retention-floor         decimal index of the last event deleted by retention (absent: none deleted)
+ *   head-mark               8 bytes big-endian: index of the last committed event (mapped, set per commit)
+ *   tail-repairs            one line per torn tail repaired on open ({@link TailRecovery})
+ *   *.cq4-&lt;millis&gt;.damaged  a torn newest file as it was before its repair (hard link)
  *   *.cq4                   Chronicle Queue roll files, one per roll period, named by its start (UTC)
  *   *.cq4t                  Chronicle's own table stores (directory listing, locks)
  * </pre>
@@ -74,7 +77,12 @@ import java.util.stream.Stream;
  * {@code tidings-log.lock}, the new writer knows no other writer is alive and clears it on open
  * (Chronicle alone would wait for its lock timeout and fail when the new process has the dead one's
  * process id, as PID 1 in a container does). A damaged record does not stop the log from opening:
- * {@link #verify()} and the cursors that reach it report it.
+ * {@link #verify()} and the cursors that reach it report it. A torn tail of the newest file (trailing
+ * records failing their checksum, or the {@link HeadMark} past the file's last record) is cut off by
+ * {@link TailRecovery} before a writer opens the log, and the log gets a new epoch, so an offset is
+ * never handed out again for a different event; kept records keep their index. The repair is
+ * redone if it is killed (it states the loss first and replaces the file with one rename). The
+ * head mark moves after the commit point and before {@link #head()}.
  *
  * <h2>Thread safety</h2>
  * Shared and thread-safe; one writing instance per directory ({@code tidings-log.lock}), any number
@@ -96,10 +104,13 @@ final class ChronicleEventLog implements EventLog {
     private final Path dir;
     private final String epoch;
     private final RollCycle rollCycle;
-    private final DateTimeFormatter fileNames;
     private final SingleChronicleQueue queue;
     /** The OS lock held by a writing instance ({@code null} when read-only); released by {@link #close()}. */
     private final FileChannel writerLock;
+    /** What opening repaired ({@code null}: the tail was intact, or read-only). */
+    private final TailRepair tailRepair;
+    /** The committed head, witnessed on disk for {@link TailRecovery} ({@code null} when read-only). */
+    private final HeadMark headMark;
 
     private final ReentrantLock appendLock = new ReentrantLock();
     private final ExcerptAppender appender;
@@ -128,9 +139,10 @@ final class ChronicleEventLog implements EventLog {
         this.writerLock = writerLock;
         this.dir = config.dir().toAbsolutePath();
         LogMeta meta = LogMeta.loadOrCreate(dir, config.roll(), config.readOnly());
+        this.tailRepair = config.readOnly() ? null : TailRecovery.run(dir, meta, CHRONICLE_TIMEOUT_MILLIS);
+        if (tailRepair != null) meta = new LogMeta(meta.format(), tailRepair.epoch(), meta.roll());
         this.epoch = meta.epoch();
         this.rollCycle = meta.roll().cycle;
-        this.fileNames = DateTimeFormatter.ofPattern(rollCycle.format()).withZone(ZoneOffset.UTC);
         this.floor = LogMeta.readFloor(dir);
         SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(dir)
                 .rollCycle(rollCycle)
@@ -144,6 +156,7 @@ final class ChronicleEventLog implements EventLog {
             if (lastCycle > 0) rollClockMillis.set((long) lastCycle * rollCycle.lengthInMillis());
             if (config.readOnly()) {
                 this.appender = null;
+                this.headMark = null;
                 this.space = null;
                 this.dedupe = null;
                 this.committed = Long.MAX_VALUE;
@@ -161,6 +174,7 @@ final class ChronicleEventLog implements EventLog {
                 this.committed = Math.max(last, 0);
                 this.written = this.committed;
                 this.synced = this.committed;
+                this.headMark = HeadMark.open(dir, committed);
                 recoverWriterState();
             }
         } catch (RuntimeException | Error e) {
@@ -347,6 +361,7 @@ final class ChronicleEventLog implements EventLog {
     }
 
     private void publish(long index) {
+        headMark.set(index); // first: the mark may run ahead of what readers saw, never behind it
         committed = index;
         if (waiters.get() > 0) {
             synchronized (commitSignal) {
@@ -579,7 +594,13 @@ final class ChronicleEventLog implements EventLog {
     }
 
     File fileOf(int cycle) {
-        return dir.resolve(fileNames.format(Instant.ofEpochMilli((long) cycle * rollCycle.lengthInMillis())) + ".cq4").toFile();
+        return dir.resolve(fileName(rollCycle, cycle)).toFile();
+    }
+
+    /** The name of the roll file of {@code cycle}: its start in UTC, in the roll cycle's format. */
+    static String fileName(RollCycle roll, int cycle) {
+        return DateTimeFormatter.ofPattern(roll.format()).withZone(ZoneOffset.UTC)
+                .format(Instant.ofEpochMilli((long) cycle * roll.lengthInMillis())) + ".cq4";
     }
 
     @Override
@@ -626,7 +647,19 @@ final class ChronicleEventLog implements EventLog {
                 previousTime = e.timeMillis();
             }
         }
-        return new VerifyReport(stats(), scanned, List.copyOf(damage));
+        TailRecovery.Tail tail = TailRecovery.inspect(queue, rollCycle, HeadMark.read(dir));
+        long missing = tail.missing(rollCycle);
+        if (missing != 0) {
+            note(damage, (missing < 0 ? "records" : missing + " record(s)") + " missing from the tail: the head mark is at index "
+                    + tail.mark() + ", the newest file ends at index " + tail.lastReadable()
+                    + " (a writer opening the log drops the torn tail and starts a new epoch)");
+        }
+        return new VerifyReport(stats(), scanned, List.copyOf(damage), TailRecovery.history(dir));
+    }
+
+    @Override
+    public TailRepair tailRepair() {
+        return tailRepair;
     }
 
     private static void note(List<String> damage, String what) {
@@ -653,6 +686,7 @@ final class ChronicleEventLog implements EventLog {
                 closed = true;
                 for (ChronicleCursor c : List.copyOf(cursors)) c.close();
                 if (appender != null) appender.close();
+                if (headMark != null) headMark.close();
                 queue.close();
                 if (writerLock != null) closeQuietly(writerLock);
             }

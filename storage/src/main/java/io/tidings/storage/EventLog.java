@@ -85,6 +85,12 @@ public interface EventLog extends AutoCloseable {
      */
     VerifyReport verify(java.util.function.LongConsumer progress);
 
+    /**
+     * What this writer repaired when it opened the log: a torn tail of the newest file dropped and a
+     * new epoch started (see {@link TailRepair}); {@code null} when the tail was intact or read-only.
+     */
+    TailRepair tailRepair();
+
     /** True while appends can be committed (open, not read-only, enough free disk). */
     boolean isWritable();
 

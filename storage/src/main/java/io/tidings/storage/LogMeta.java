@@ -49,6 +49,28 @@ record LogMeta(int format, String epoch, RollPeriod roll) {
         }
     }
 
+    /**
+     * Gives the log a new epoch (after {@link TailRecovery} dropped records whose offsets must not be
+     * reused), keeping the other settings and noting the previous epoch.
+     */
+    static LogMeta renewEpoch(Path dir, LogMeta old) {
+        Path file = dir.resolve(FILE);
+        try {
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                p.load(r);
+            }
+            LogMeta meta = new LogMeta(old.format, Epochs.random(), old.roll);
+            p.setProperty("epoch", meta.epoch);
+            p.setProperty("previousEpoch", old.epoch);
+            p.setProperty("epochRenewed", Instant.now().toString());
+            writeAtomically(file, w -> p.store(w, "Tidings event log: do not edit"));
+            return meta;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot renew the epoch in " + file, e);
+        }
+    }
+
     private static LogMeta read(Path file) throws IOException {
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {

@@ -65,6 +65,7 @@ public final class LogCommand {
                 }
                 System.out.println(describe(r.stats()));
                 System.out.println("scanned: " + r.scanned());
+                r.repairs().forEach(line -> System.out.println("repaired: " + line));
                 if (r.healthy()) {
                     System.out.println("status:  healthy");
                     return 0;

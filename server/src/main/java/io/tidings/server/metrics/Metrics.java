@@ -16,6 +16,7 @@ import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogStats;
+import io.tidings.storage.TailRepair;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -129,6 +130,10 @@ public final class Metrics {
                 .description("Number of log roll files").register(registry);
         Gauge.builder("tidings_log_events", () -> stats(log).events())
                 .description("Retained events").register(registry);
+        TailRepair repair = log.tailRepair();
+        Gauge.builder("tidings_log_tail_dropped_records", () -> repair == null ? 0 : repair.damaged() + Math.max(repair.missing(), 0))
+                .description("Records of a torn log tail dropped when this process opened the log (0: the tail was intact)")
+                .register(registry);
     }
 
     /**

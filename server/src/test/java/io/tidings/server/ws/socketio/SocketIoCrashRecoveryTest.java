@@ -1,6 +1,7 @@
 package io.tidings.server.ws.socketio;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tidings.server.ChildGateway;
 import io.tidings.server.TestGateway;
 import io.tidings.server.http.Json;
 import org.junit.jupiter.api.AfterEach;
@@ -8,9 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.net.ConnectException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static io.tidings.server.ws.socketio.SocketIoDriver.is;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -31,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SocketIoCrashRecoveryTest {
     @TempDir
     Path dir;
-    Process gateway;
+    ChildGateway gateway;
     SocketIoDriver d;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     int port;
@@ -39,12 +38,12 @@ class SocketIoCrashRecoveryTest {
     @AfterEach
     void stop() {
         if (d != null) d.close();
-        if (gateway != null) gateway.destroyForcibly();
+        if (gateway != null) gateway.close();
     }
 
     @Test
     void sessionsSurviveKill9() throws Exception {
-        port = freePort();
+        port = ChildGateway.freePort();
         startGateway();
         d = new SocketIoDriver("http://127.0.0.1:" + port);
         String sid = d.connected("a", TestGateway.token("alice", "teamspaceA")).get("sid").asText();
@@ -59,8 +58,7 @@ class SocketIoCrashRecoveryTest {
         publish(2);
         publish(3);
 
-        gateway.destroyForcibly(); // SIGKILL
-        gateway.waitFor();
+        gateway.kill(); // SIGKILL
         startGateway();
         publish(4);
 
@@ -92,33 +90,8 @@ class SocketIoCrashRecoveryTest {
     }
 
     private void startGateway() throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-") || arg.startsWith("--enable-native") || arg.startsWith("--sun-misc")
-                    || arg.startsWith("-Dchronicle") || arg.startsWith("-Djna")) cmd.add(arg);
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.tidings.server.cli.TidingsCli", "serve",
-                "--data-dir", dir.toString(), "--port", String.valueOf(port), "--host", "127.0.0.1"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("gateway.out").toFile());
-        pb.environment().put("TIDINGS_JWT_SECRET", TestGateway.SECRET);
-        pb.environment().put("TIDINGS_PUBLISH_KEYS", TestGateway.PUBLISH_KEY);
-        pb.environment().put("TIDINGS_AUDIT_KEYS", TestGateway.AUDIT_KEY);
-        pb.environment().put("TIDINGS_MIN_FREE_BYTES", "0");
-        gateway = pb.start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
-                        HttpResponse.BodyHandlers.ofString()).statusCode() == 200) return;
-            } catch (ConnectException e) {
-                // not listening yet
-            }
-            if (!gateway.isAlive()) throw new AssertionError("gateway exited: see " + dir.resolve("gateway.out"));
-            if (System.nanoTime() > deadline) throw new AssertionError("gateway not ready: see " + dir.resolve("gateway.out"));
-            Thread.sleep(100);
-        }
+        gateway = new ChildGateway(dir, port, Map.of());
+        gateway.start();
     }
 
     private void publish(int n) throws IOException, InterruptedException {
@@ -128,11 +101,5 @@ class SocketIoCrashRecoveryTest {
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(Json.MAPPER.readTree(r.body()).get("offset").asText()).isNotEmpty();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -29,7 +29,7 @@ public final class SocketIoDriver implements AutoCloseable {
     }
 
     /** @param baseUrl e.g. {@code http://127.0.0.1:8080} */
-    SocketIoDriver(String baseUrl) {
+    public SocketIoDriver(String baseUrl) {
         this.node = NodeScript.start("socketio-driver.js", baseUrl);
     }
 
@@ -59,7 +59,7 @@ public final class SocketIoDriver implements AutoCloseable {
         return await("connect of " + id, l -> is(l, "connect", id));
     }
 
-    void emit(String id, String tag, boolean ack, String event, String argJson) {
+    public void emit(String id, String tag, boolean ack, String event, String argJson) {
         ObjectNode c = cmd("emit", id).put("ack", ack).put("tag", tag);
         c.putArray("args").add(event).add(parse(argJson));
         send(c);
@@ -139,12 +139,12 @@ public final class SocketIoDriver implements AutoCloseable {
     }
 
     /** Every line so far (after reading whatever has already arrived). */
-    List<JsonNode> all() {
+    public List<JsonNode> all() {
         drain();
         return List.copyOf(lines);
     }
 
-    static boolean is(JsonNode line, String ev, String id) {
+    public static boolean is(JsonNode line, String ev, String id) {
         return ev.equals(line.path("ev").asText()) && id.equals(line.path("id").asText());
     }
 
