@@ -19,11 +19,6 @@ function offsetIndex(token) {
   return Number(token.slice(token.lastIndexOf('-') + 1));
 }
 
-/** The ws:// URL of the native endpoint for an http:// base URL. */
-function wsUrl(base, token) {
-  return base.replace(/^http/, 'ws').replace(/\/$/, '') + '/v1/ws?token=' + encodeURIComponent(token);
-}
-
 /**
  * POST /v1/events over one keep-alive connection. Resolves with {status, body, ms}; rejects on a
  * transport error. Non-2xx answers are returned, not thrown: callers count them as errors.
@@ -201,4 +196,4 @@ function writeResult(file, result) {
   return result;
 }
 
-module.exports = { nowMs, sleep, offsetIndex, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult };
+module.exports = { nowMs, sleep, offsetIndex, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult };
