@@ -56,6 +56,7 @@ const SPEC = {
   repeat: { def: 1, type: 'number', help: 'run the server sequence this many times (interleaved: A B C A B C)' },
   out: { def: '', help: 'run directory (default /tmp/tidings-bench/<time>)' },
   'java-opts': { def: '', help: 'extra JVM flags for the gateway and the bare server' },
+  jar: { def: '', help: 'the gateway jar (default server/target/tidings.jar), e.g. a build from before a change' },
 };
 const USAGE = 'usage: node bench.js fanout|saturation|idle|storm|publish|all [options]';
 const log = (s) => console.error(`[bench] ${s}`);
@@ -204,7 +205,7 @@ async function runScenario(scenario, a, dir) {
       let srv = null;
       const entry = { scenario, server: name, machine };
       try {
-        srv = await startServer(srvName, path.join(dir, 'servers'), { durability: scenario === 'publish' ? name : undefined, javaOpts: a['java-opts'] });
+        srv = await startServer(srvName, path.join(dir, 'servers'), { durability: scenario === 'publish' ? name : undefined, javaOpts: a['java-opts'], jar: a.jar || undefined });
         srv.durability = scenario === 'publish' ? name : undefined;
         entry.result = await RUNNERS[scenario](srv, p);
         log(`${scenario} on ${name}: ${entry.result.ok ? 'OK' : 'FAILED CHECKS'}`);

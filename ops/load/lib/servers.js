@@ -39,7 +39,7 @@ function run(cmd, args, env) {
 
 /** Spawns `cmd`, logs to `logFile`, resolves with {proc, port} once a line matching `re` (group 1 = port) appears. */
 async function spawnListening(cmd, args, env, logFile, re) {
-  const out = fs.openSync(logFile, 'a');
+  const out = fs.openSync(logFile, 'w');
   const proc = spawn(cmd, args, { env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   let exited = null;
