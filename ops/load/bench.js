@@ -56,6 +56,7 @@ const SPEC = {
   repeat: { def: 1, type: 'number', help: 'run the server sequence this many times (interleaved: A B C A B C)' },
   out: { def: '', help: 'run directory (default /tmp/tidings-bench/<time>)' },
   'java-opts': { def: '', help: 'extra JVM flags for the gateway and the bare server' },
+  set: { def: '', help: 'override scale parameters, e.g. clients=500,duration=20 (rates: 20/50/100)' },
   jar: { def: '', help: 'the gateway jar (default server/target/tidings.jar), e.g. a build from before a change' },
 };
 const USAGE = 'usage: node bench.js fanout|saturation|idle|storm|publish|all [options]';
@@ -194,7 +195,12 @@ function summarise(scenario, runs) {
 // ---- main -------------------------------------------------------------------------------------
 
 async function runScenario(scenario, a, dir) {
-  const p = SCALES[a.scale][scenario];
+  const p = { ...SCALES[a.scale][scenario] };
+  for (const kv of a.set ? a.set.split(',') : []) {
+    const [k, v] = kv.split('=');
+    if (!(k in p)) throw new Error(`--set: ${scenario} has no parameter '${k}' (${Object.keys(p).join(', ')})`);
+    p[k] = k === 'rates' ? v.replace(/\//g, ',') : Number(v);
+  }
   const names = a.servers ? a.servers.split(',') : DEFAULT_SERVERS[scenario];
   const runs = [];
   for (let rep = 0; rep < a.repeat; rep++) {
@@ -216,6 +222,7 @@ async function runScenario(scenario, a, dir) {
         if (srv) entry.stop = await srv.stop();
       }
       runs.push(entry);
+      fs.writeFileSync(path.join(dir, `${scenario}.json`), JSON.stringify(runs, null, 2) + '\n'); // so far, if the run is cut short
       await sleep(2000);
     }
   }

@@ -360,6 +360,7 @@ async function measureRound(a, { children, server, pub, base, rate, round, procs
     connect_s: round3(connectS),
     published: {
       events: p.events, posts: p.posts, batched_posts: p.batched, http_errors: p.httpErrors, first_error: p.firstError,
+      retried_after_reset: pub.retries || 0,
       seconds: round3(p.seconds), max_schedule_lag_ms: round3(p.maxLagMs), commit: p.commit.summary(),
     },
     delivered: {

@@ -30,7 +30,22 @@ class Publisher {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   }
 
-  post(body, contentType = 'application/json') {
+  /**
+   * POSTs once; if the connection was reset before any answer (a keep-alive connection the server
+   * dropped as the request went out), once more on a new connection. `retries` counts those: a
+   * retried event the server had in fact committed shows up as a duplicate in the checks.
+   */
+  async post(body, contentType = 'application/json') {
+    try {
+      return await this._post(body, contentType);
+    } catch (e) {
+      if (e.code !== 'ECONNRESET' && e.code !== 'EPIPE') throw e;
+      this.retries = (this.retries || 0) + 1;
+      return this._post(body, contentType);
+    }
+  }
+
+  _post(body, contentType) {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
     const started = nowMs();
     return new Promise((resolve, reject) => {

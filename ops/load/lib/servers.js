@@ -37,11 +37,18 @@ function run(cmd, args, env) {
   );
 }
 
+// Servers still running; killed if the suite exits early (an error, Ctrl-C, SIGTERM).
+const running = new Set();
+process.on('exit', () => running.forEach((p) => p.kill('SIGKILL')));
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
 /** Spawns `cmd`, logs to `logFile`, resolves with {proc, port} once a line matching `re` (group 1 = port) appears. */
 async function spawnListening(cmd, args, env, logFile, re) {
   const out = fs.openSync(logFile, 'w');
   const proc = spawn(cmd, args, { env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
+  running.add(proc);
+  proc.on('exit', () => running.delete(proc));
   let exited = null;
   proc.on('exit', (code, signal) => (exited = { code, signal }));
   for (let i = 0; i < 1200; i++) {
