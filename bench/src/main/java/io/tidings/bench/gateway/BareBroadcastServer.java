@@ -68,7 +68,7 @@ public final class BareBroadcastServer {
     }
 
     private void open(WebSocketChannel channel) {
-        WebSockets.sendText("{\"op\":\"welcome\",\"session\":\"bare\",\"head\":\"0-" + offsets.get() + "\"}", channel, null);
+        WebSockets.sendText("{\"op\":\"welcome\",\"epoch\":\"0\",\"offset\":\"0-" + offsets.get() + "\",\"sub\":\"bare\"}", channel, null);
         channel.getReceiveSetter().set(new AbstractReceiveListener() {
             @Override
             protected void onFullTextMessage(WebSocketChannel ch, BufferedTextMessage message) throws IOException {
