@@ -9,7 +9,8 @@
 const { monitorEventLoopDelay } = require('perf_hooks');
 const { parseArgs } = require('./lib/args');
 const { Subscriber } = require('./lib/subscriber');
-const { nowMs, sleep, wsUrl, Publisher, writeResult } = require('./lib/common');
+const { wireOf } = require('./lib/wire');
+const { nowMs, sleep, Publisher, writeResult } = require('./lib/common');
 const { round3 } = require('./lib/histogram');
 
 const SPEC = {
@@ -30,7 +31,7 @@ const SPEC = {
 const log = (s) => console.error(`[churn] ${s}`);
 
 async function main(a) {
-  const url = wsUrl(a.url, a.token);
+  const url = wireOf('native').url(a.url, a.token);
   const canary = new Subscriber(url, a.room, { expected: a['max-events'] }); // one byte per seq
   await canary.open();
   await canary.join();

@@ -2,15 +2,20 @@
 'use strict';
 // Fan-out scenario: N WebSocket subscribers in one room (spread over child processes), a publisher
 // at a fixed rate for a fixed time, and a report of publish→receive latency, deliveries/s and
-// lost / duplicate / out-of-order counts (which must all be 0). See README.md in this directory.
+// lost / duplicate / out-of-order counts (which must all be 0). With --rates a,b,c it is the
+// saturation search: the same clients measure one round per rate, stopping after two rounds in a
+// row whose p99 exceeds --p99-limit-ms or that lost deliveries; the highest deliveries/s of a round
+// within the limit is the sustained figure. See README.md in this directory.
 //
 // Process layout: this file runs as the coordinator (publisher + report) and, with --child, as a
 // subscriber process started by the coordinator over an IPC channel:
 //   coordinator → child  {type:'start', …}         child opens its clients, joins, waits for "live"
 //   child → coordinator  {type:'ready', …}
-//   coordinator → child  {type:'measure', epochMs}  (after the warm-up)
-//   coordinator → child  {type:'finish', drainMs}   (after the last publish)
+//   per round:
+//   coordinator → child  {type:'measure', round, expected, epochMs}  (after the warm-up)
+//   coordinator → child  {type:'finish', drainMs}   (after the last publish of the round)
 //   child → coordinator  {type:'result', …}        counts, latency histogram, CPU, loop delay
+//   coordinator → child  {type:'close'}
 
 const { fork } = require('child_process');
 const os = require('os');
@@ -19,13 +24,18 @@ const { parseArgs } = require('./lib/args');
 const { Histogram, round3 } = require('./lib/histogram');
 const { Subscriber } = require('./lib/subscriber');
 const { publishAtRate } = require('./lib/rate');
-const { nowMs, sleep, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult } = require('./lib/common');
+const { wireOf } = require('./lib/wire');
+const { nowMs, sleep, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult } = require('./lib/common');
 
 const SPEC = {
   url: { required: true, help: 'gateway base URL, e.g. http://127.0.0.1:8080' },
   token: { required: true, help: 'subscriber token granting --room (tidings token --sub load --room ROOM)' },
   'publish-key': { required: true, help: 'publish key (Authorization: Bearer)' },
   room: { def: 'loadtest', help: 'room every client joins and every event goes to' },
+  protocol: { def: 'native', help: 'wire protocol of the clients: native (/v1/ws) or socketio (/socket.io/)' },
+  rates: { def: '', help: 'saturation search: comma-separated rates (events/s), one --duration round each' },
+  'p99-limit-ms': { def: 100, type: 'number', help: 'saturation: two rounds in a row whose p99 exceeds this (or that lose events) end the search' },
+  'source-addresses': { def: 1, type: 'number', help: 'spread the client processes over 127.0.0.1…127.0.0.N (ephemeral ports)' },
   clients: { def: 1000, type: 'number', help: 'WebSocket clients' },
   rate: { def: 20, type: 'number', help: 'events per second published' },
   duration: { def: 30, type: 'number', help: 'seconds of measured publishing' },
@@ -46,7 +56,7 @@ const USAGE = 'usage: node fanout.js --url URL --token JWT --publish-key KEY [op
 
 function child() {
   const subs = [];
-  const hist = new Histogram();
+  let hist = new Histogram();
   let perSeq = null; // fastest / slowest latency of each event among this process's clients
   const loop = monitorEventLoopDelay({ resolution: 5 });
   let cpuAtMeasure = 0;
@@ -57,15 +67,15 @@ function child() {
     try {
       if (msg.type === 'start') {
         const t0 = nowMs();
-        perSeq = { min: new Float64Array(msg.expected).fill(Infinity), max: new Float64Array(msg.expected).fill(-Infinity) };
-        const url = wsUrl(msg.url, msg.token);
+        const wire = wireOf(msg.protocol);
+        const url = wire.url(msg.url, msg.token);
         let failed = 0;
         let firstFailure = null;
         let next = 0;
         const worker = async () => {
           while (next < msg.count) {
             next++;
-            const s = new Subscriber(url, msg.room, { expected: msg.expected, hist, perSeq });
+            const s = new Subscriber(url, msg.room, { wire, token: msg.token, localAddress: msg.localAddress });
             try {
               await s.open();
               await s.join();
@@ -82,7 +92,11 @@ function child() {
       } else if (msg.type === 'measure') {
         measureAt = msg.epochMs;
         perSecond = new Float64Array(msg.seconds);
+        hist = new Histogram();
+        perSeq = { min: new Float64Array(msg.expected).fill(Infinity), max: new Float64Array(msg.expected).fill(-Infinity) };
+        loop.reset();
         for (const s of subs) {
+          s.reset(msg.expected, msg.round, hist, perSeq);
           s.perSecond = perSecond;
           s.epochMs = measureAt;
         }
@@ -103,6 +117,7 @@ function child() {
           outOfOrder: 0,
           offsetRegressions: 0,
           foreign: 0,
+          stale: 0,
           warmup: 0,
           errorFrames: 0,
           gapFrames: 0,
@@ -126,6 +141,7 @@ function child() {
           r.outOfOrder += s.outOfOrder;
           r.offsetRegressions += s.offsetRegressions;
           r.foreign += s.foreign;
+          r.stale += s.stale;
           r.warmup += s.warmup;
           r.errorFrames += s.errors.length;
           r.gapFrames += s.gaps.length;
@@ -136,10 +152,10 @@ function child() {
           }
           r.lastDeliveryAt = Math.max(r.lastDeliveryAt, s.lastEventAt);
         }
-        process.send(r, () => {
-          for (const s of subs) s.close();
-          setTimeout(() => process.exit(0), 500).unref();
-        });
+        process.send(r);
+      } else if (msg.type === 'close') {
+        for (const s of subs) s.close();
+        setTimeout(() => process.exit(0), 500).unref();
       }
     } catch (e) {
       process.send({ type: 'fatal', error: String((e && e.stack) || e) });
@@ -176,14 +192,11 @@ function nextMessage(proc, type) {
   });
 }
 
-async function coordinator(a) {
-  const procs = a.procs > 0 ? a.procs : Math.max(1, Math.ceil(a.clients / a['per-proc']));
-  const expected = Math.round(a.rate * a.duration);
-  const pad = a['data-bytes'] > 0 ? 'x'.repeat(a['data-bytes']) : '';
-  const server = new ProcSampler(a['server-pid'] || 0);
-  const log = (s) => console.error(`[fanout] ${s}`);
-
-  log(`${a.clients} clients in ${procs} process(es), room ${a.room}; ${a.rate} ev/s for ${a.duration} s (+${a.warmup} s warm-up)`);
+/**
+ * Forks `procs` subscriber processes and has them open a.clients clients in all, joined to a.room
+ * on a.protocol. Resolves once every client is live: {children, opened, connectS, killAll}.
+ */
+async function startClients(a, procs, log) {
   const children = [];
   const shares = [];
   for (let i = 0; i < procs; i++) {
@@ -192,41 +205,109 @@ async function coordinator(a) {
   }
   const killAll = () => children.forEach((c) => c.connected && c.kill());
   process.on('exit', killAll);
-
   const t0 = nowMs();
   const ready = await Promise.all(
     children.map((c, i) => {
       const p = nextMessage(c, 'ready');
-      c.send({ type: 'start', url: a.url, token: a.token, room: a.room, count: shares[i], expected, concurrency: a['connect-concurrency'] });
+      const localAddress = a['source-addresses'] > 1 ? `127.0.0.${1 + (i % a['source-addresses'])}` : undefined;
+      c.send({ type: 'start', url: a.url, token: a.token, room: a.room, protocol: a.protocol, localAddress, count: shares[i], concurrency: a['connect-concurrency'] });
       return p;
     }),
-  );
+  ).catch((e) => {
+    killAll();
+    throw e;
+  });
   const opened = ready.reduce((n, r) => n + r.opened, 0);
   const failed = ready.reduce((n, r) => n + r.failed, 0);
   const connectS = (nowMs() - t0) / 1000;
   log(`${opened} clients connected and live in ${connectS.toFixed(1)} s` + (failed ? `; ${failed} FAILED: ${ready.find((r) => r.firstFailure).firstFailure}` : ''));
-  if (failed > 0) throw new Error(`${failed} clients could not connect`);
+  if (failed > 0) {
+    killAll();
+    throw new Error(`${failed} clients could not connect: ${ready.find((r) => r.firstFailure).firstFailure}`);
+  }
+  return { children, opened, connectS, killAll };
+}
+
+/** Asks the subscriber processes to close their clients and exit. */
+async function closeClients({ children, killAll }) {
+  for (const c of children) if (c.connected) c.send({ type: 'close' });
+  await sleep(600);
+  killAll();
+}
+
+async function coordinator(a) {
+  const procs = a.procs > 0 ? a.procs : Math.max(1, Math.ceil(a.clients / a['per-proc']));
+  const rates = a.rates ? String(a.rates).split(',').map(Number) : [a.rate];
+  const pad = a['data-bytes'] > 0 ? 'x'.repeat(a['data-bytes']) : '';
+  const server = new ProcSampler(a['server-pid'] || 0);
+  const log = (s) => console.error(`[fanout] ${s}`);
+
+  log(`${a.clients} ${a.protocol} clients in ${procs} process(es), room ${a.room}; ${rates.join(', ')} ev/s for ${a.duration} s each (+${a.warmup} s warm-up)`);
+  const { children, opened, connectS, killAll } = await startClients(a, procs, log);
 
   const pub = new Publisher(a.url, a['publish-key']);
-  const base = { room: a.room, rate: a.rate, pad, maxBatch: 1000 };
+  const base = { room: a.room, pad, maxBatch: 1000 };
   if (a.warmup > 0) {
     log(`warm-up: ${a.warmup} s`);
-    const w = await publishAtRate(pub, { ...base, seconds: a.warmup, warmup: true });
+    const w = await publishAtRate(pub, { ...base, rate: rates[0], seconds: a.warmup, warmup: true });
     if (w.httpErrors) throw new Error(`warm-up publish failed: ${w.firstError}`);
     await sleep(500);
   }
 
+  const rounds = [];
+  let over = 0; // consecutive rounds over the limit: two end the search (one may be a neighbour's burst)
+  for (let i = 0; i < rates.length; i++) {
+    const r = await measureRound(a, { children, server, pub, base, rate: rates[i], round: i, procs, opened, connectS, log });
+    rounds.push(r);
+    if (rates.length > 1) {
+      log(`round ${i}: ${rates[i]} ev/s → ${r.delivered.per_s} deliveries/s, p99 ${r.latency.p99_ms} ms, lost ${r.checks.lost}`);
+      over = !r.ok || r.latency.p99_ms > a['p99-limit-ms'] ? over + 1 : 0;
+      if (over === 2) break;
+      await sleep(1000);
+    }
+  }
+  pub.close();
+  await closeClients({ children, killAll });
+
+  let result;
+  if (rates.length === 1) result = rounds[0];
+  else {
+    const sustained = rounds.filter((r) => r.ok && r.latency.p99_ms <= a['p99-limit-ms']);
+    const best = sustained.reduce((b, r) => (!b || r.delivered.per_s > b.delivered.per_s ? r : b), null);
+    result = {
+      scenario: 'saturation',
+      when: new Date().toISOString(),
+      params: { ...rounds[0].params, rates, p99_limit_ms: a['p99-limit-ms'] },
+      connect_s: round3(connectS),
+      rounds: rounds.map((r) => ({
+        rate: r.params.rate, per_s: r.delivered.per_s, nominal_per_s: r.delivered.nominal_per_s, latency: r.latency,
+        checks: r.checks, server: r.server, load_client: r.load_client, machine_cpu: r.machine_cpu, ok: r.ok,
+      })),
+      sustained_per_s: best ? best.delivered.per_s : 0,
+      sustained_rate: best ? best.params.rate : 0,
+      sustained_p99_ms: best ? best.latency.p99_ms : null,
+      ok: rounds.every((r) => r.checks.duplicates === 0 && r.checks.out_of_order === 0),
+    };
+  }
+  writeResult(a.out, result);
+  if (rates.length === 1) printReport(result);
+  else printSaturation(result);
+  return result;
+}
+
+/** One measured round at `rate`: publish, drain, merge the children's results. */
+async function measureRound(a, { children, server, pub, base, rate, round, procs, opened, connectS, log }) {
+  const expected = Math.round(rate * a.duration);
   const countersBefore = await scrapeCounters(a.url);
   const serverBefore = server.read();
   const machineBefore = machineCpu();
   server.start();
   const measureAt = nowMs();
   const coordCpu0 = selfCpuS();
-  for (const c of children) c.send({ type: 'measure', epochMs: measureAt, seconds: Math.ceil(a.duration + a['drain-timeout'] + 2) });
-  log(`measuring: ${expected} events`);
-  const p = await publishAtRate(pub, { ...base, seconds: a.duration, warmup: false });
+  for (const c of children) c.send({ type: 'measure', round, expected, epochMs: measureAt, seconds: Math.ceil(a.duration + a['drain-timeout'] + 2) });
+  log(`measuring: ${expected} events at ${rate}/s`);
+  const p = await publishAtRate(pub, { ...base, rate, seconds: a.duration, warmup: false, round });
   const publishedAt = nowMs();
-  pub.close();
 
   const results = await Promise.all(
     children.map((c) => {
@@ -272,20 +353,21 @@ async function coordinator(a) {
     scenario: 'fanout',
     when: new Date().toISOString(),
     params: {
-      clients: a.clients, procs, rate: a.rate, duration_s: a.duration, warmup_s: a.warmup, room: a.room,
+      protocol: a.protocol, clients: a.clients, procs, rate, duration_s: a.duration, warmup_s: a.warmup, room: a.room,
       data_bytes: a['data-bytes'], url: a.url,
     },
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0] && os.cpus()[0].model, node: process.version },
     connect_s: round3(connectS),
     published: {
       events: p.events, posts: p.posts, batched_posts: p.batched, http_errors: p.httpErrors, first_error: p.firstError,
+      retried_after_reset: pub.retries || 0,
       seconds: round3(p.seconds), max_schedule_lag_ms: round3(p.maxLagMs), commit: p.commit.summary(),
     },
     delivered: {
       expected: expected * opened,
       deliveries,
       per_s: Math.round(deliveries / windowS),
-      nominal_per_s: a.rate * opened,
+      nominal_per_s: rate * opened,
       last_delivery_after_last_publish_ms: round3(lastDeliveryAt - publishedAt),
       per_second: perSecond,
     },
@@ -302,6 +384,7 @@ async function coordinator(a) {
       out_of_order: sum('outOfOrder'),
       offset_regressions: sum('offsetRegressions'),
       foreign_events: sum('foreign'),
+      stale_events: sum('stale'),
       error_frames: sum('errorFrames'),
       gap_frames: sum('gapFrames'),
       unexpected_closes: sum('unexpectedCloses'),
@@ -327,17 +410,14 @@ async function coordinator(a) {
   result.server_counters = counterDelta(countersBefore, countersAfter);
   result.machine_cpu = machineShare(machineBefore, machineAfter,
     (result.load_client.cpu_s || 0) + (result.server ? result.server.cpu_s : 0));
-  result.ok = Object.entries(result.checks).every(([, v]) => v === 0) && p.httpErrors === 0;
-  writeResult(a.out, result);
-  printReport(result);
-  killAll();
-  return result.ok;
+  result.ok = Object.entries(result.checks).every(([k, v]) => v === 0 || k === 'stale_events') && p.httpErrors === 0;
+  return result;
 }
 
 function printReport(r) {
   const l = r.latency;
   const c = r.checks;
-  console.log(`fan-out: ${r.params.clients} clients × ${r.params.rate} ev/s × ${r.params.duration_s} s (${r.params.procs} client process(es))`);
+  console.log(`fan-out: ${r.params.clients} ${r.params.protocol} clients × ${r.params.rate} ev/s × ${r.params.duration_s} s (${r.params.procs} client process(es))`);
   console.log(`  published        ${r.published.events} events in ${r.published.posts} POSTs (${r.published.batched_posts} batched), http errors ${r.published.http_errors}; commit p50 ${r.published.commit.p50_ms} ms p99 ${r.published.commit.p99_ms} ms`);
   console.log(`  latency          p50 ${l.p50_ms} ms   p99 ${l.p99_ms} ms   p99.9 ${l.p999_ms} ms   max ${l.max_ms} ms   (${l.samples} samples)`);
   const pe = r.per_event;
@@ -353,10 +433,20 @@ function printReport(r) {
   console.log(`  result           ${r.ok ? 'OK' : 'FAILED'}`);
 }
 
+function printSaturation(r) {
+  console.log(`saturation: ${r.params.clients} ${r.params.protocol} clients, rounds of ${r.params.duration_s} s, limit p99 ${r.params.p99_limit_ms} ms`);
+  for (const x of r.rounds) {
+    console.log(`  ${String(x.rate).padStart(6)} ev/s  ${String(x.per_s).padStart(8)} deliveries/s (nominal ${x.nominal_per_s})  p50 ${x.latency.p50_ms} p99 ${x.latency.p99_ms} max ${x.latency.max_ms} ms  lost ${x.checks.lost} dup ${x.checks.duplicates}  server ${x.server ? x.server.cpu_s : '?'} CPU s  other ${x.machine_cpu ? x.machine_cpu.other_cores : '?'} cores`);
+  }
+  console.log(`  sustained        ${r.sustained_per_s} deliveries/s at ${r.sustained_rate} ev/s (p99 ${r.sustained_p99_ms} ms)`);
+}
+
+module.exports = { coordinator, startClients, closeClients, SPEC };
+
 if (process.argv.includes('--child')) child();
-else {
+else if (require.main === module) {
   coordinator(parseArgs(process.argv.slice(2), SPEC, USAGE)).then(
-    (ok) => process.exit(ok ? 0 : 1),
+    (r) => process.exit(r.ok ? 0 : 1),
     (e) => {
       console.error('[fanout] error: ' + (e.stack || e));
       process.exit(2);

@@ -10,7 +10,9 @@ const os = require('os');
 const { parseArgs } = require('./lib/args');
 const { Histogram, round3 } = require('./lib/histogram');
 const { Subscriber } = require('./lib/subscriber');
-const { nowMs, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult } = require('./lib/common');
+const { wireOf } = require('./lib/wire');
+const { publishBulk } = require('./lib/bulk');
+const { nowMs, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult } = require('./lib/common');
 
 const SPEC = {
   url: { required: true, help: 'gateway base URL, e.g. http://127.0.0.1:8080' },
@@ -28,52 +30,6 @@ const SPEC = {
 };
 const USAGE = 'usage: node resume.js --url URL --token JWT --publish-key KEY [options]';
 const log = (s) => console.error(`[resume] ${s}`);
-
-async function prepublish(a, pub) {
-  const pad = a['data-bytes'] > 0 ? 'x'.repeat(a['data-bytes']) : '';
-  const commit = new Histogram();
-  let next = 0;
-  let errors = 0;
-  let firstError = null;
-  let lastLog = nowMs();
-  const t0 = nowMs();
-  const worker = async () => {
-    while (next < a.events) {
-      const from = next;
-      const n = Math.min(a.batch, a.events - from);
-      next += n;
-      const t = nowMs();
-      let body = '';
-      for (let i = 0; i < n; i++) {
-        const data = { t, seq: from + i };
-        if (pad) data.pad = pad;
-        body += JSON.stringify({ room: a.room, type: 'load', data }) + '\n';
-      }
-      const res = await pub.post(body, 'application/x-ndjson');
-      commit.recordMs(res.ms);
-      if (res.status !== 200) {
-        errors++;
-        if (!firstError) firstError = `${res.status} ${res.body.slice(0, 200)}`;
-      }
-      if (nowMs() - lastLog > 5000) {
-        lastLog = nowMs();
-        log(`published ${next} / ${a.events}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, a.concurrency) }, worker));
-  const seconds = (nowMs() - t0) / 1000;
-  if (errors) throw new Error(`${errors} publish POSTs failed, first: ${firstError}`);
-  return {
-    events: a.events,
-    posts: Math.ceil(a.events / a.batch),
-    batch: a.batch,
-    concurrency: a.concurrency,
-    seconds: round3(seconds),
-    events_per_s: Math.round(a.events / seconds),
-    commit_per_batch: commit.summary(),
-  };
-}
 
 async function replay(a, url, after, server, pass) {
   const s = new Subscriber(url, a.room, { expected: a.events });
@@ -134,7 +90,7 @@ async function replay(a, url, after, server, pass) {
 }
 
 async function main(a) {
-  const url = wsUrl(a.url, a.token);
+  const url = wireOf('native').url(a.url, a.token);
   const server = new ProcSampler(a['server-pid'] || 0);
   const probe = new Subscriber(url, a.room);
   const welcome = await probe.open();
@@ -143,7 +99,7 @@ async function main(a) {
   log(`head before publishing: ${after}; publishing ${a.events} events in batches of ${a.batch} (${a.concurrency} in flight)`);
 
   const pub = new Publisher(a.url, a['publish-key'], { sockets: Math.max(1, a.concurrency) });
-  const published = await prepublish(a, pub);
+  const published = await publishBulk(pub, { room: a.room, events: a.events, batch: a.batch, concurrency: a.concurrency, dataBytes: a['data-bytes'], log });
   pub.close();
   log(`published ${published.events} events in ${published.seconds} s (${published.events_per_s}/s)`);
 

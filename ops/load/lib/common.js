@@ -19,11 +19,6 @@ function offsetIndex(token) {
   return Number(token.slice(token.lastIndexOf('-') + 1));
 }
 
-/** The ws:// URL of the native endpoint for an http:// base URL. */
-function wsUrl(base, token) {
-  return base.replace(/^http/, 'ws').replace(/\/$/, '') + '/v1/ws?token=' + encodeURIComponent(token);
-}
-
 /**
  * POST /v1/events over one keep-alive connection. Resolves with {status, body, ms}; rejects on a
  * transport error. Non-2xx answers are returned, not thrown: callers count them as errors.
@@ -35,7 +30,22 @@ class Publisher {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   }
 
-  post(body, contentType = 'application/json') {
+  /**
+   * POSTs once; if the connection was reset before any answer (a keep-alive connection the server
+   * dropped as the request went out), once more on a new connection. `retries` counts those: a
+   * retried event the server had in fact committed shows up as a duplicate in the checks.
+   */
+  async post(body, contentType = 'application/json') {
+    try {
+      return await this._post(body, contentType);
+    } catch (e) {
+      if (e.code !== 'ECONNRESET' && e.code !== 'EPIPE') throw e;
+      this.retries = (this.retries || 0) + 1;
+      return this._post(body, contentType);
+    }
+  }
+
+  _post(body, contentType) {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
     const started = nowMs();
     return new Promise((resolve, reject) => {
@@ -201,4 +211,4 @@ function writeResult(file, result) {
   return result;
 }
 
-module.exports = { nowMs, sleep, offsetIndex, wsUrl, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult };
+module.exports = { nowMs, sleep, offsetIndex, Publisher, ProcSampler, machineCpu, machineShare, scrapeCounters, counterDelta, selfCpuS, mib, writeResult };

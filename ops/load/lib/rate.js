@@ -15,6 +15,8 @@ const { nowMs, sleep } = require('./common');
  * @param o.rate    events per second
  * @param o.seconds duration
  * @param o.warmup  true: events carry {"warmup":true} instead of a seq
+ * @param o.round   carried as data.r when given (saturation rounds: late events of an earlier
+ *                  round are told apart)
  * @param o.pad     string appended to data as "pad" (event size knob), '' for none
  * @param o.maxBatch most events in one POST when catching up
  */
@@ -40,6 +42,7 @@ async function publishAtRate(pub, o) {
     const lines = [];
     for (let i = 0; i < n; i++) {
       const data = o.warmup ? { t, warmup: true } : { t, seq: sent + i };
+      if (o.round !== undefined && !o.warmup) data.r = o.round;
       if (o.pad) data.pad = o.pad;
       lines.push(JSON.stringify({ room: o.room, type: 'load', data }));
     }

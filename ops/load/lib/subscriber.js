@@ -1,20 +1,28 @@
 'use strict';
-// One WebSocket client on the native protocol (docs/protocol.md): waits for `welcome`, joins one
-// room (live, or resuming `after` an offset), and checks every `event` frame it receives:
-//   - data {"t": <publish time, ms>, "seq": <0..expected-1>} as sent by the load publisher
-//     (warm-up events carry "warmup": true instead of a seq and are only counted);
-//   - each seq exactly once (a bitmap), in publish order (no seq after a higher one), and offsets
-//     strictly increasing (the gateway's ordering guarantee);
+// One WebSocket client of a server under test, on one wire protocol (lib/wire.js: Tidings' native
+// protocol, also spoken by the bare Undertow server, or Socket.IO): waits until it is connected
+// (`welcome` / the CONNECT answer), joins one room (live, or resuming `after` an offset on the
+// native protocol; a Socket.IO client resumes at CONNECT with `recover`), and checks every event:
+//   - data {"t": <publish time, ms>, "seq": <0..expected-1>, "r": <round>} as sent by the load
+//     publisher (warm-up events carry "warmup": true instead of a seq and are only counted; events
+//     of another round than the current one are counted as stale);
+//   - each seq exactly once (a bitmap), in publish order (no seq after a higher one), and, on the
+//     native protocol, offsets strictly increasing (the gateway's ordering guarantee);
 //   - publish→receive latency = arrival time − t, recorded into a shared Histogram.
 // The receive timestamp is taken first thing in the message handler, before parsing.
 
 const WebSocket = require('ws');
 const { nowMs, offsetIndex } = require('./common');
+const { wireOf } = require('./wire');
 
 class Subscriber {
   /**
-   * @param url       ws://host:port/v1/ws?token=…
+   * @param url       the server's WebSocket URL (wire.url(base, token))
    * @param room      room to join
+   * @param opts.wire       a wire from lib/wire.js (default native)
+   * @param opts.token      subscriber token, also sent in a Socket.IO CONNECT
+   * @param opts.localAddress  source address of the connection (e.g. 127.0.0.2: more ephemeral ports)
+   * @param opts.round      only events whose data.r equals this are measured (default: any)
    * @param opts.expected  number of seqs the publisher will send (0..expected-1); 0 = don't track
    * @param opts.hist      Histogram for publish→receive latency (optional)
    * @param opts.perSecond Float64Array-like counter per second since opts.epochMs (optional)
@@ -24,6 +32,13 @@ class Subscriber {
   constructor(url, room, opts = {}) {
     this.url = url;
     this.room = room;
+    this.wire = opts.wire || wireOf('native');
+    this.token = opts.token || null;
+    this.localAddress = opts.localAddress || undefined;
+    this.round = opts.round === undefined ? null : opts.round;
+    this.recover = null; // Socket.IO: {pid, offset} of the session to recover at the next open()
+    this.pid = null; // Socket.IO: the session's private id
+    this.stale = 0; // events of another round
     this.expected = opts.expected || 0;
     this.hist = opts.hist || null;
     this.perSecond = opts.perSecond || null;
@@ -53,13 +68,29 @@ class Subscriber {
     this._waiters = [];
   }
 
-  /** Connects; resolves with the welcome frame. */
+  /**
+   * Tracks a new measuring round: `expected` seqs of round `round` from now on (the counters of the
+   * previous round are dropped), latencies into `hist`.
+   */
+  reset(expected, round, hist, perSeq) {
+    this.expected = expected;
+    this.round = round;
+    this.hist = hist;
+    this.perSeq = perSeq || null;
+    this.seen = new Uint8Array(expected);
+    this.received = this.unique = this.duplicates = this.outOfOrder = this.foreign = this.stale = 0;
+    this.maxSeq = -1;
+  }
+
+  /** Connects; resolves with the wire's connected info ({offset, head, recovered, raw}). */
   open(timeoutMs = 30000) {
+    this.closed = null;
+    this.closing = false;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+      const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, localAddress: this.localAddress });
       this.ws = ws;
       let settled = false;
-      const timer = setTimeout(() => finish(new Error('no welcome within ' + timeoutMs + ' ms')), timeoutMs);
+      const timer = setTimeout(() => finish(new Error('not connected within ' + timeoutMs + ' ms')), timeoutMs);
       const finish = (err, v) => {
         if (settled) return;
         settled = true;
@@ -67,11 +98,13 @@ class Subscriber {
         if (err) reject(err);
         else resolve(v);
       };
-      ws.on('message', (buf) => this._onMessage(buf, finish));
+      this._onConnected = (info) => finish(null, info);
+      ws.on('message', (buf) => this._onMessage(buf));
       ws.on('error', (e) => finish(e));
       ws.on('close', (code, reason) => {
+        if (ws !== this.ws) return; // an earlier connection of this client
         this.closed = { code, reason: reason.toString() };
-        finish(new Error(`closed before welcome: ${code} ${reason}`));
+        finish(new Error(`closed before connected: ${code} ${reason}`));
         this._settleWaiters(new Error(`closed: ${code} ${reason}`));
       });
     });
@@ -79,13 +112,17 @@ class Subscriber {
 
   /** Sends join; resolves when `live` arrives for the room (after any replay), with the time it took. */
   join(after) {
-    const frame = { op: 'join', room: this.room };
-    if (after) frame.after = after;
-    if (after) this.lastIndex = offsetIndex(after);
+    if (after && this.wire.offsetsOrdered) this.lastIndex = offsetIndex(after);
     this.joinSentAt = nowMs();
     const p = new Promise((resolve, reject) => this._waiters.push({ resolve, reject }));
-    this.ws.send(JSON.stringify(frame));
+    this.wire.join(this, after);
     return p;
+  }
+
+  /** Cuts the connection without a close handshake (as a dropped network would). */
+  terminate() {
+    this.closing = true;
+    if (this.ws) this.ws.terminate();
   }
 
   _settleWaiters(err) {
@@ -94,46 +131,51 @@ class Subscriber {
     for (const x of w) err ? x.reject(err) : x.resolve(this.liveAt - this.joinSentAt);
   }
 
-  _onMessage(buf, onWelcome) {
+  _onMessage(buf) {
     const at = nowMs();
-    const m = JSON.parse(buf.toString('utf8'));
-    switch (m.op) {
-      case 'event':
-        this._onEvent(m, at);
-        break;
-      case 'welcome':
-        this.welcome = m;
-        onWelcome(null, m);
-        break;
-      case 'live':
-        if (m.room === this.room) {
-          this.liveAt = at;
-          this._settleWaiters(null);
-        }
-        break;
-      case 'gap':
-        this.gaps.push(m);
-        break;
-      case 'error':
-        this.errors.push(m);
-        if (m.room === this.room) this._settleWaiters(new Error(`error frame: ${m.code} ${m.message}`));
-        break;
-      default: // joined, left, pong
-        break;
-    }
+    this.wire.onMessage(this, buf.toString('utf8'), at);
   }
 
-  _onEvent(m, at) {
+  // ---- called by the wire ----
+
+  _connected(info) {
+    this.welcome = info.raw;
+    this.recovered = info.recovered;
+    if (this._onConnected) this._onConnected(info);
+  }
+
+  _live(at) {
+    this.liveAt = at;
+    this._settleWaiters(null);
+  }
+
+  _gap(m) {
+    this.gaps.push(m);
+  }
+
+  _error(m, fatal) {
+    this.errors.push(m);
+    if (fatal) this._settleWaiters(new Error(`error: ${m.code} ${m.message}`));
+  }
+
+  _onEvent(d, offset, at) {
     this.received++;
     if (this.firstEventAt === 0) this.firstEventAt = at;
     this.lastEventAt = at;
-    const idx = offsetIndex(m.offset);
-    if (idx <= this.lastIndex) this.offsetRegressions++;
-    this.lastIndex = idx;
-    this.lastOffset = m.offset;
-    const d = m.data;
+    if (offset !== null) {
+      if (this.wire.offsetsOrdered) {
+        const idx = offsetIndex(offset);
+        if (idx <= this.lastIndex) this.offsetRegressions++;
+        this.lastIndex = idx;
+      }
+      this.lastOffset = offset;
+    }
     if (d && d.warmup === true) {
       this.warmup++;
+      return;
+    }
+    if (this.round !== null && d && d.r !== this.round) {
+      this.stale++;
       return;
     }
     const seq = d && typeof d.seq === 'number' ? d.seq : -1;

@@ -5,7 +5,6 @@ import io.tidings.storage.Event;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -25,7 +24,8 @@ public final class EventJson {
                 .append(",\"rooms\":[");
         for (int i = 0; i < rooms.size(); i++) b.append(i == 0 ? "" : ",").append(Json.quote(rooms.get(i)));
         b.append("],\"type\":").append(Json.quote(e.type())).append(",\"offset\":\"").append(e.offset())
-                .append("\",\"time\":\"").append(Instant.ofEpochMilli(e.timeMillis())).append("\",\"data\":");
+                .append("\",\"time\":\"");
+        IsoTime.append(b, e.timeMillis()).append("\",\"data\":");
         return withData(b.toString(), e, "}");
     }
 
@@ -36,8 +36,8 @@ public final class EventJson {
 
     /** The same, listing only the rooms {@code shown} accepts (an API key limited to room prefixes). */
     public static byte[] ndjsonLine(Event e, Predicate<String> shown) {
-        StringBuilder b = new StringBuilder(128).append("{\"offset\":\"").append(e.offset())
-                .append("\",\"time\":\"").append(Instant.ofEpochMilli(e.timeMillis())).append("\",\"rooms\":[");
+        StringBuilder b = new StringBuilder(128).append("{\"offset\":\"").append(e.offset()).append("\",\"time\":\"");
+        IsoTime.append(b, e.timeMillis()).append("\",\"rooms\":[");
         int n = 0;
         for (String room : e.rooms()) if (shown.test(room)) b.append(n++ == 0 ? "" : ",").append(Json.quote(room));
         b.append("],\"type\":").append(Json.quote(e.type()));

@@ -59,6 +59,8 @@ public final class Metrics {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
+    /** Per protocol: {deliveries, sent bytes}, looked up once per delivery without building a key. */
+    private final ConcurrentMap<String, Counter[]> deliveryCounters = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, AtomicLong> connections = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Timer> webhookTimers = new ConcurrentHashMap<>();
     private final Timer appendLatency;
@@ -249,8 +251,11 @@ public final class Metrics {
     }
 
     public void delivered(String protocol, long frames, long bytes) {
-        counter("tidings_deliveries_total", "Event frames handed to client sockets", "protocol", protocol).increment(frames);
-        counter("tidings_sent_bytes_total", "Bytes of event frames handed to client sockets", "protocol", protocol).increment(bytes);
+        Counter[] c = deliveryCounters.computeIfAbsent(protocol, p -> new Counter[] {
+                counter("tidings_deliveries_total", "Event frames handed to client sockets", "protocol", p),
+                counter("tidings_sent_bytes_total", "Bytes of event frames handed to client sockets", "protocol", p)});
+        c[0].increment(frames);
+        c[1].increment(bytes);
     }
 
     public void deliveryLatency(long appendTimeMillis) {

@@ -22,13 +22,15 @@ import java.util.function.BiConsumer;
  * whole text messages, closes with a code and then, if the peer does not finish the close
  * handshake, drops the connection. Protocol adapters add encoding and commands.
  *
- * <p>Thread safety: sends go through the session lock; inbound messages arrive on the channel's
- * I/O thread one at a time.
+ * <p>Thread safety: sends go through the session lock and are written on the channel's I/O thread
+ * in order, through its {@link IoThreadOutbox} (the close frame too, so it follows the frames queued
+ * before it); inbound messages arrive on the channel's I/O thread one at a time.
  */
 public abstract class WebSocketSession extends Session {
     private static final long FORCE_CLOSE_SECONDS = 3;
 
     protected final WebSocketChannel channel;
+    private final IoThreadOutbox outbox;
     private final int maxInboundBytes;
     private final long idleTimeoutNanos;
     private final long pingIntervalNanos;
@@ -38,6 +40,7 @@ public abstract class WebSocketSession extends Session {
 
     protected WebSocketSession(WebSocketChannel channel, WebSocketSettings settings) {
         this.channel = channel;
+        this.outbox = IoThreadOutbox.of(channel.getIoThread());
         this.maxInboundBytes = settings.maxInboundFrameBytes();
         this.idleTimeoutNanos = settings.idleTimeoutMs() * 1_000_000L;
         this.pingIntervalNanos = settings.pingIntervalMs() * 1_000_000L;
@@ -122,6 +125,11 @@ public abstract class WebSocketSession extends Session {
 
     @Override
     protected final void transmit(byte[] frame) {
+        outbox.execute(() -> write(frame));
+    }
+
+    /** On the I/O thread: hands {@code frame} to Undertow, which writes it without another hand-off. */
+    private void write(byte[] frame) {
         int n = frame.length;
         WebSockets.sendText(ByteBuffer.wrap(frame), channel, new WebSocketCallback<Void>() {
             @Override
@@ -174,9 +182,9 @@ public abstract class WebSocketSession extends Session {
         if (closing) return;
         closing = true;
         hub().remove(this);
-        String message = reason.message();
-        if (message.getBytes(StandardCharsets.UTF_8).length > 120) message = message.substring(0, 40);
-        WebSockets.sendClose(closeCode(reason.kind()), message, channel, new WebSocketCallback<Void>() {
+        String text = reason.message();
+        String message = text.getBytes(StandardCharsets.UTF_8).length > 120 ? text.substring(0, 40) : text;
+        outbox.execute(() -> WebSockets.sendClose(closeCode(reason.kind()), message, channel, new WebSocketCallback<Void>() {
             @Override
             public void complete(WebSocketChannel ch, Void context) {
                 scheduleForceClose();
@@ -186,7 +194,7 @@ public abstract class WebSocketSession extends Session {
             public void onError(WebSocketChannel ch, Void context, Throwable throwable) {
                 IoUtils.safeClose(ch);
             }
-        });
+        }));
         scheduleForceClose();
     }
 

@@ -1,0 +1,81 @@
+package io.tidings.server.ws;
+
+import org.xnio.XnioIoThread;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The sends of every WebSocket served by one I/O thread, run on that thread in batches. Undertow
+ * hands a frame written from another thread (the dispatcher, a catch-up worker) to the connection's
+ * I/O thread as one task with a selector wake-up per frame; a fan-out of one event to thousands of
+ * sockets was mostly that hand-off (docs/benchmarks.md, "Where the time goes"). Here the
+ * dispatcher only queues, and one task per burst sends everything queued for the thread, where
+ * Undertow writes without a hand-off. Sends of one connection keep their order (one FIFO queue per
+ * thread, and the connection's close goes through it too).
+ *
+ * <p>Thread safety: {@link #execute} from any thread; the queued sends run on the I/O thread, one
+ * at a time, in order.
+ */
+final class IoThreadOutbox {
+    static final int SENDS_PER_TASK = 4096;
+    private static final Map<XnioIoThread, IoThreadOutbox> BY_THREAD = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private final XnioIoThread thread;
+    private final ConcurrentLinkedQueue<Runnable> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+
+    private IoThreadOutbox(XnioIoThread thread) {
+        this.thread = thread;
+    }
+
+    /** The outbox of {@code thread} (one per I/O thread, made on first use). */
+    static IoThreadOutbox of(XnioIoThread thread) {
+        return BY_THREAD.computeIfAbsent(thread, IoThreadOutbox::new);
+    }
+
+    /** Runs {@code send} on the I/O thread after every send queued before it. */
+    void execute(Runnable send) {
+        queue.add(send);
+        if (scheduled.compareAndSet(false, true)) schedule(0);
+    }
+
+    /**
+     * Stays scheduled while it runs, so the threads that queue sends never schedule a second drain
+     * meanwhile: XNIO runs its task queue until it is empty before it selects, and a drain
+     * rescheduled at once by every new send would keep the thread from its sockets for as long as
+     * events flow. A drain that leaves sends behind runs again after the thread has selected.
+     */
+    private void drain() {
+        Runnable send;
+        for (int n = 0; n < SENDS_PER_TASK && (send = queue.poll()) != null; n++) {
+            try {
+                send.run();
+            } catch (RuntimeException e) {
+                // one connection's failure must not strand the sends of the others
+                Thread t = Thread.currentThread();
+                t.getUncaughtExceptionHandler().uncaughtException(t, e);
+            }
+        }
+        if (!queue.isEmpty()) {
+            schedule(1);
+            return;
+        }
+        scheduled.set(false);
+        if (!queue.isEmpty() && scheduled.compareAndSet(false, true)) schedule(1); // queued just before the flag fell
+    }
+
+    private void schedule(long afterMillis) {
+        try {
+            if (afterMillis == 0) thread.execute(this::drain);
+            else thread.executeAfter(this::drain, afterMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // the I/O thread is stopping with the server: its connections are closing, nothing to send
+        }
+    }
+}
