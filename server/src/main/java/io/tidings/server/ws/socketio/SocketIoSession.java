@@ -155,8 +155,22 @@ final class SocketIoSession extends WebSocketSession {
         pingTimer = after(settings.pingIntervalMs(), () -> {
             pingTimer = null;
             send(PING);
-            pongDeadline = after(settings.pingTimeoutMs(), () -> close(new CloseReason(CloseReason.Kind.IDLE, "ping timeout")));
+            pongDeadline = after(settings.pingTimeoutMs(), this::pongOverdue);
         });
+    }
+
+    /**
+     * No pong within the ping timeout. A client still busy with the frames queued before the ping
+     * (or being served from the log) may not have read the ping yet: its deadline moves on — a client
+     * that makes no progress at all is cut by the slow-client timeout instead (4008, resumable). An
+     * idle connection that does not answer is dead.
+     */
+    private void pongOverdue() {
+        if (queuedBytes() > 0 || isCatchingUp()) {
+            pongDeadline = after(settings.pingTimeoutMs(), this::pongOverdue);
+            return;
+        }
+        close(new CloseReason(CloseReason.Kind.IDLE, "ping timeout"));
     }
 
     private void pong() {
