@@ -329,24 +329,14 @@ final class RecoveryStore implements AutoCloseable {
         e.waiting = null;
     }
 
-    /** Waits until every change made so far is on disk (or the store is closed). */
+    /** Waits until every change made so far is on disk (or the store is closed: {@link #close} wrote them). */
     void flush() {
         Entry marker = new Entry(); // no record: the writer only completes it
         CompletableFuture<Void> reached = new CompletableFuture<>();
-        synchronized (marker) {
-            marker.waiting = new ArrayList<>(List.of(reached));
-        }
+        marker.waiting = new ArrayList<>(List.of(reached)); // not shared yet
         changed.add(marker);
-        while (!reached.isDone() && writer.isAlive()) {
-            try {
-                reached.get(100, java.util.concurrent.TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException again) {
-                // look again whether the writer is still there
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
+        if (closed && changed.remove(marker)) return; // the writer has stopped, or is about to
+        reached.join();
     }
 
     private void write(Record r) throws IOException {
