@@ -3,7 +3,6 @@ package io.tidings.server;
 import io.tidings.server.http.Json;
 import io.tidings.storage.Event;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Predicate;
@@ -46,14 +45,24 @@ public final class EventJson {
         return withData(b.toString(), e, "}\n");
     }
 
-    /** {@code head}, the event's raw data, {@code tail}: the one way data bytes are embedded in a frame. */
+    /**
+     * {@code head}, the event's data, {@code tail}: the one way data bytes are embedded in a frame.
+     * The data is the producer's JSON as published, except that line breaks are turned into spaces:
+     * in valid JSON a raw CR or LF can only be whitespace between tokens (inside strings they are
+     * escaped), so the value is the same and every frame and NDJSON line stays one line (the
+     * native protocol's batched messages and audit replay separate them with {@code '\n'}).
+     */
     public static byte[] withData(String head, Event e, String tail) {
         byte[] h = head.getBytes(StandardCharsets.UTF_8);
         byte[] t = tail.getBytes(StandardCharsets.UTF_8);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(h.length + e.data().length + t.length);
-        out.writeBytes(h);
-        out.writeBytes(e.data());
-        out.writeBytes(t);
-        return out.toByteArray();
+        byte[] d = e.data();
+        byte[] out = new byte[h.length + d.length + t.length];
+        System.arraycopy(h, 0, out, 0, h.length);
+        for (int i = 0, at = h.length; i < d.length; i++, at++) {
+            byte b = d[i];
+            out[at] = b == '\n' || b == '\r' ? (byte) ' ' : b;
+        }
+        System.arraycopy(t, 0, out, h.length + d.length, t.length);
+        return out;
     }
 }
