@@ -69,7 +69,7 @@ async function storm(srv, o) {
     try {
       s.recover = resumeFrom[i];
       const info = await s.open(60000);
-      if (wire.name === 'native') await s.join(resumeFrom[i].offset);
+      if (wire.name.startsWith('native')) await s.join(resumeFrom[i].offset);
       else if (!info.recovered) notRecovered++;
     } catch (e) {
       failedReconnects++;

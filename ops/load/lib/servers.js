@@ -4,6 +4,7 @@
 // behind:
 //   tidings            the gateway jar via ops/bin/tidings (the one place of its JVM flags), a fresh
 //                      data directory, generated credentials; clients on the native protocol
+//   tidings-batch      the same gateway, native clients asking for batched messages (?batch=1)
 //   tidings-sio        the same gateway, clients on its Socket.IO endpoint
 //   reference          socket.io@4 (server/src/test/node/socketio-reference-server.js), broadcast
 //                      to a room, without connection state recovery
@@ -22,6 +23,7 @@ const { sleep } = require('./common');
 const root = path.resolve(__dirname, '../../..');
 const KINDS = {
   tidings: { kind: 'tidings', protocol: 'native', resumable: true },
+  'tidings-batch': { kind: 'tidings', protocol: 'native-batch', resumable: true },
   'tidings-sio': { kind: 'tidings', protocol: 'socketio', resumable: true },
   reference: { kind: 'reference', protocol: 'socketio', resumable: false },
   'reference-recovery': { kind: 'reference', protocol: 'socketio', resumable: true },

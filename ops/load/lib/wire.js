@@ -4,6 +4,7 @@
 //   native   — Tidings' /v1/ws (docs/protocol.md), also spoken by the bare Undertow ceiling server
 //              (bench/…/BareBroadcastServer.java): welcome, join → live, event frames; resume is a
 //              join with `after`.
+//   native-batch — the same with ?batch=1: a message may carry several frames, one per line
 //   socketio — Engine.IO v4 / Socket.IO v5 over a WebSocket (Tidings' /socket.io/ and the reference
 //              socket.io@4 server): open packet, CONNECT (with auth.token, and pid + offset to
 //              recover a session), join with an ack (the ack is "live"), events
@@ -40,6 +41,23 @@ const native = {
       default: // joined, left, pong
         return;
     }
+  },
+};
+
+// The native protocol with batched messages: each line of a message is a frame.
+const nativeBatch = {
+  ...native,
+  name: 'native-batch',
+  url(base, token) {
+    return native.url(base, token).replace('/v1/ws?', '/v1/ws?batch=1&');
+  },
+  onMessage(s, text, at) {
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+      native.onMessage(s, text.slice(from, nl), at);
+      from = nl + 1;
+    }
+    native.onMessage(s, from === 0 ? text : text.slice(from), at);
   },
 };
 
@@ -89,7 +107,7 @@ const socketio = {
   },
 };
 
-const WIRES = { native, socketio };
+const WIRES = { native, 'native-batch': nativeBatch, socketio };
 
 function wireOf(name) {
   const w = WIRES[name];

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntSupplier;
 
 /**
  * The sends of every WebSocket served by one I/O thread, run on that thread in batches. Undertow
@@ -19,15 +20,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Undertow writes without a hand-off. Sends of one connection keep their order (one FIFO queue per
  * thread, and the connection's close goes through it too).
  *
- * <p>Thread safety: {@link #execute} from any thread; the queued sends run on the I/O thread, one
+ * <p>A queued task is a connection's flush (see {@link WebSocketSession}); it answers how many
+ * messages it wrote, and one drain writes at most {@link #MESSAGES_PER_DRAIN} before the thread
+ * selects again (counting tasks was not enough once a task could write many messages: a catch-up
+ * burst kept the thread from accepting connections for seconds).
+ *
+ * <p>Thread safety: {@link #execute} from any thread; the queued tasks run on the I/O thread, one
  * at a time, in order.
  */
 final class IoThreadOutbox {
-    static final int SENDS_PER_TASK = 4096;
+    static final int MESSAGES_PER_DRAIN = 4096;
     private static final Map<XnioIoThread, IoThreadOutbox> BY_THREAD = Collections.synchronizedMap(new WeakHashMap<>());
 
     private final XnioIoThread thread;
-    private final ConcurrentLinkedQueue<Runnable> queue = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<IntSupplier> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
 
     private IoThreadOutbox(XnioIoThread thread) {
@@ -39,8 +45,8 @@ final class IoThreadOutbox {
         return BY_THREAD.computeIfAbsent(thread, IoThreadOutbox::new);
     }
 
-    /** Runs {@code send} on the I/O thread after every send queued before it. */
-    void execute(Runnable send) {
+    /** Runs {@code send} on the I/O thread after every task queued before it; it returns the messages it wrote. */
+    void execute(IntSupplier send) {
         queue.add(send);
         if (scheduled.compareAndSet(false, true)) schedule(0);
     }
@@ -52,10 +58,10 @@ final class IoThreadOutbox {
      * events flow. A drain that leaves sends behind runs again after the thread has selected.
      */
     private void drain() {
-        Runnable send;
-        for (int n = 0; n < SENDS_PER_TASK && (send = queue.poll()) != null; n++) {
+        IntSupplier send;
+        for (int n = 0; n < MESSAGES_PER_DRAIN && (send = queue.poll()) != null; ) {
             try {
-                send.run();
+                n += Math.max(1, send.getAsInt());
             } catch (RuntimeException e) {
                 // one connection's failure must not strand the sends of the others
                 Thread t = Thread.currentThread();

@@ -9,12 +9,14 @@ import io.undertow.websockets.core.WebSockets;
 import io.undertow.websockets.spi.WebSocketHttpExchange;
 import org.xnio.IoUtils;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Accepts {@code /v1/ws} connections (behind an {@link UpgradeGate} that authenticated the
  * upgrade): a client without accepted credentials is closed with 4001 (1013 if the authorization
- * webhook could not answer), the others are handed to a {@link NativeSession}.
+ * webhook could not answer), the others are handed to a {@link NativeSession}, with batched
+ * messages if the upgrade asked for them ({@code ?batch=1}, docs/protocol.md).
  */
 public final class NativeEndpoint implements WebSocketConnectionCallback {
     private final Hub hub;
@@ -37,9 +39,17 @@ public final class NativeEndpoint implements WebSocketConnectionCallback {
             channel.resumeReceives();
             return;
         }
-        NativeSession session = new NativeSession(channel, settings, up.principal(), auth);
+        NativeSession session = new NativeSession(channel, settings, up.principal(), auth, batched(exchange));
         hub.open(session);
         session.closeAt(up.principal().closeAtMillis());
         session.welcome();
+    }
+
+    /** {@code ?batch=1} (or {@code true}): the client accepts several frames per message, separated by {@code '\n'}. */
+    static boolean batched(WebSocketHttpExchange exchange) {
+        List<String> values = exchange.getRequestParameters().get("batch");
+        if (values == null || values.isEmpty()) return false;
+        String v = values.get(0);
+        return v.equals("1") || v.equalsIgnoreCase("true");
     }
 }

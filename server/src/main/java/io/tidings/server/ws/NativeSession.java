@@ -40,8 +40,8 @@ final class NativeSession extends WebSocketSession {
     private final Map<String, Long> pending = new HashMap<>();
     private long joins;
 
-    NativeSession(WebSocketChannel channel, WebSocketSettings settings, Principal principal, Authenticator auth) {
-        super(channel, settings);
+    NativeSession(WebSocketChannel channel, WebSocketSettings settings, Principal principal, Authenticator auth, boolean batched) {
+        super(channel, settings, batched);
         this.principal = principal;
         this.auth = auth;
         this.maxRooms = settings.maxRoomsPerConnection();

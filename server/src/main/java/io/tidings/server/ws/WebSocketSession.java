@@ -13,8 +13,13 @@ import org.xnio.IoUtils;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 
 /**
@@ -22,15 +27,38 @@ import java.util.function.BiConsumer;
  * whole text messages, closes with a code and then, if the peer does not finish the close
  * handshake, drops the connection. Protocol adapters add encoding and commands.
  *
+ * <h2>Sending</h2>
+ * Frames queue in {@code unsent}. A flush, run on the channel's I/O thread through its
+ * {@link IoThreadOutbox} (one task per burst, not per frame), hands them to Undertow one message at a
+ * time: the next message only once the previous one is written to the socket. A write the socket
+ * accepts completes at once, so a client that keeps up gets each frame as soon as it is queued;
+ * while a write waits for the client, later frames wait in {@code unsent}. A protocol that allows it
+ * (the native protocol with {@code ?batch=1}) then gets the frames waiting at that moment joined by
+ * {@code '\n'} into one WebSocket message of at most {@link #BATCH_BYTES}; others get one message
+ * per frame. So batches grow with the backlog — with a busy I/O thread or a slow client — and cost
+ * nothing in latency otherwise (smart batching).
+ *
  * <p>Thread safety: sends go through the session lock and are written on the channel's I/O thread
- * in order, through its {@link IoThreadOutbox} (the close frame too, so it follows the frames queued
- * before it); inbound messages arrive on the channel's I/O thread one at a time.
+ * in order (the close frame too, queued on the same outbox, so it follows the frames queued before
+ * it); {@code unsent} has one consumer, the flush on the I/O thread. Inbound messages arrive on the
+ * channel's I/O thread one at a time.
  */
 public abstract class WebSocketSession extends Session {
     private static final long FORCE_CLOSE_SECONDS = 3;
+    /** The largest batched message (a single frame larger than this is sent alone). */
+    static final int BATCH_BYTES = 64 * 1024;
+    /** What one flush hands to Undertow before it lets the I/O thread serve other connections. */
+    private static final int FLUSH_MESSAGES = 64, FLUSH_BYTES = 256 * 1024;
 
     protected final WebSocketChannel channel;
     private final IoThreadOutbox outbox;
+    private final boolean batched;
+    private final ConcurrentLinkedQueue<byte[]> unsent = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean flushQueued = new AtomicBoolean();
+    private final AtomicBoolean writing = new AtomicBoolean(); // a message handed to Undertow is not yet written
+    private volatile boolean broken; // a write failed: the connection is gone, later frames are dropped unsent
+    private final List<byte[]> batch = new ArrayList<>(); // the flush's scratch: I/O thread only
+    private final AtomicReference<Runnable> closeFrame = new AtomicReference<>(); // sent once unsent is empty
     private final int maxInboundBytes;
     private final long idleTimeoutNanos;
     private final long pingIntervalNanos;
@@ -39,8 +67,14 @@ public abstract class WebSocketSession extends Session {
     private volatile boolean closing;
 
     protected WebSocketSession(WebSocketChannel channel, WebSocketSettings settings) {
+        this(channel, settings, false);
+    }
+
+    /** {@code batched}: the client accepts several frames per message, separated by {@code '\n'}. */
+    protected WebSocketSession(WebSocketChannel channel, WebSocketSettings settings, boolean batched) {
         this.channel = channel;
         this.outbox = IoThreadOutbox.of(channel.getIoThread());
+        this.batched = batched;
         this.maxInboundBytes = settings.maxInboundFrameBytes();
         this.idleTimeoutNanos = settings.idleTimeoutMs() * 1_000_000L;
         this.pingIntervalNanos = settings.pingIntervalMs() * 1_000_000L;
@@ -125,24 +159,93 @@ public abstract class WebSocketSession extends Session {
 
     @Override
     protected final void transmit(byte[] frame) {
-        outbox.execute(() -> write(frame));
+        unsent.add(frame);
+        if (!writing.get()) queueFlush(); // else the write in progress queues the flush when it completes
     }
 
-    /** On the I/O thread: hands {@code frame} to Undertow, which writes it without another hand-off. */
-    private void write(byte[] frame) {
-        int n = frame.length;
-        WebSockets.sendText(ByteBuffer.wrap(frame), channel, new WebSocketCallback<Void>() {
+    /**
+     * On the I/O thread: hands the queued frames to Undertow, which writes them without another
+     * hand-off, then the close frame if the session is closing. Up to {@link #FLUSH_MESSAGES} or
+     * {@link #FLUSH_BYTES} per run, then it queues itself behind the other connections of the
+     * thread. Returns the messages written.
+     */
+    private int flush() {
+        flushQueued.set(false); // a frame queued from now on queues another flush (which may find it gone)
+        int messages = 0;
+        long bytes = 0;
+        byte[] frame;
+        while (messages < FLUSH_MESSAGES && bytes < FLUSH_BYTES && !writing.get() && (frame = unsent.poll()) != null) {
+            if (broken) {
+                sent(frame.length); // as a failed write would, without the cost of failing each one
+                continue;
+            }
+            bytes += batched ? writeBatch(frame) : write(frame, frame.length);
+            messages++;
+        }
+        if (!unsent.isEmpty()) {
+            // the write in progress queues the next flush when it completes; otherwise the budget ran out
+            if (!writing.get()) queueFlush();
+            return messages;
+        }
+        Runnable close = closeFrame.getAndSet(null); // the session is closed: nothing is queued after it
+        if (close != null) close.run();
+        return messages;
+    }
+
+    private void queueFlush() {
+        if (flushQueued.compareAndSet(false, true)) outbox.execute(this::flush);
+    }
+
+    /** Sends {@code first} and the frames queued behind it that fit in one message; returns its size. */
+    private int writeBatch(byte[] first) {
+        int size = first.length;
+        byte[] next;
+        while ((next = unsent.peek()) != null && size + 1 + next.length <= BATCH_BYTES) {
+            batch.add(unsent.poll());
+            size += 1 + next.length;
+        }
+        if (batch.isEmpty()) return write(first, first.length);
+        byte[] message = new byte[size];
+        System.arraycopy(first, 0, message, 0, first.length);
+        int at = first.length, frames = first.length;
+        for (byte[] f : batch) {
+            message[at++] = '\n';
+            System.arraycopy(f, 0, message, at, f.length);
+            at += f.length;
+            frames += f.length;
+        }
+        batch.clear();
+        return write(message, frames);
+    }
+
+    /**
+     * Sends one message; {@code queued} of its bytes were counted in the session's queue. Its
+     * completion runs inside this call when the socket takes it at once (the flush goes on), later
+     * otherwise (then it queues the next flush rather than writing from inside Undertow's callback).
+     */
+    private int write(byte[] message, int queued) {
+        writing.set(true);
+        WebSockets.sendText(ByteBuffer.wrap(message), channel, new WebSocketCallback<Void>() {
             @Override
             public void complete(WebSocketChannel ch, Void context) {
-                sent(n);
+                written();
             }
 
             @Override
             public void onError(WebSocketChannel ch, Void context, Throwable throwable) {
-                sent(n);
+                broken = true;
+                written();
                 IoUtils.safeClose(ch);
+                hub().removeClosed(WebSocketSession.this); // no more deliveries (the close task does it too, later)
+            }
+
+            private void written() {
+                writing.set(false);
+                sent(queued);
+                if (!unsent.isEmpty() || closeFrame.get() != null) queueFlush();
             }
         });
+        return message.length;
     }
 
     /**
@@ -184,7 +287,7 @@ public abstract class WebSocketSession extends Session {
         hub().remove(this);
         String text = reason.message();
         String message = text.getBytes(StandardCharsets.UTF_8).length > 120 ? text.substring(0, 40) : text;
-        outbox.execute(() -> WebSockets.sendClose(closeCode(reason.kind()), message, channel, new WebSocketCallback<Void>() {
+        closeFrame.set(() -> WebSockets.sendClose(closeCode(reason.kind()), message, channel, new WebSocketCallback<Void>() {
             @Override
             public void complete(WebSocketChannel ch, Void context) {
                 scheduleForceClose();
@@ -195,6 +298,7 @@ public abstract class WebSocketSession extends Session {
                 IoUtils.safeClose(ch);
             }
         }));
+        queueFlush(); // the close frame follows the frames queued before it
         scheduleForceClose();
     }
 
