@@ -36,7 +36,12 @@ if (kind === 'rails' || kind === 'legacy') {
   unsubscribe = params => subs.get(JSON.stringify(params))?.unsubscribe()
 } else if (kind === 'anycable') {
   const { createCable } = await import('@anycable/web')
-  cable = createCable(url, { protocol: 'actioncable-v1-ext-json', logLevel: 'error' })
+  const { backoffWithJitter } = await import('@anycable/core')
+  // A real option of the client: its default backoff has no ceiling, and reconnectUntilConnected's
+  // reconnectNow() every 100 ms counts as attempts, so a gateway down for minutes (the crash test)
+  // grew the delay past Node's timer limit, which Node turns into 1 ms: a reconnect loop.
+  cable = createCable(url, { protocol: 'actioncable-v1-ext-json', logLevel: 'error',
+    reconnectStrategy: backoffWithJitter(100, { maxInterval: 2000 }) })
   cable.on('connect', ev => print('connect', ev))
   cable.on('disconnect', err => print('disconnect', { reason: err?.reason ?? null }))
   cable.on('close', err => print('close', { reason: err?.reason ?? null, state: cable.state }))
