@@ -15,7 +15,8 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * {@code tidings tail --room R [--after OFFSET]}: a terminal subscriber on the native protocol,
- * printing each frame as one NDJSON line on stdout (status on stderr).
+ * printing each frame as one NDJSON line on stdout (status on stderr). It asks for batched messages
+ * ({@code batch=1}), so a long replay arrives in few messages; each line of a message is a frame.
  */
 @Command(name = "tail", description = "Subscribe to a room and print events as NDJSON.")
 public final class TailCommand implements Callable<Integer> {
@@ -38,7 +39,7 @@ public final class TailCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CompletableFuture<Integer> done = new CompletableFuture<>();
-        URI uri = URI.create(url + (url.contains("?") ? "&" : "?") + "token=" + URLEncoder.encode(token, StandardCharsets.UTF_8));
+        URI uri = URI.create(url + (url.contains("?") ? "&" : "?") + "batch=1&token=" + URLEncoder.encode(token, StandardCharsets.UTF_8));
         WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() {
             private final StringBuilder partial = new StringBuilder();
 
@@ -46,16 +47,19 @@ public final class TailCommand implements Callable<Integer> {
             public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
                 partial.append(data);
                 if (last) {
-                    String frame = partial.toString();
+                    for (String frame : partial.toString().split("\n")) frame(socket, frame);
                     partial.setLength(0);
-                    if (!eventsOnly || frame.startsWith("{\"op\":\"event\"")) System.out.println(frame);
-                    if (frame.startsWith("{\"op\":\"welcome\"")) {
-                        socket.sendText("{\"op\":\"join\",\"room\":" + Json.quote(room)
-                                + (after == null ? "" : ",\"after\":" + Json.quote(after)) + "}", true);
-                    }
                 }
                 socket.request(1);
                 return null;
+            }
+
+            private void frame(WebSocket socket, String frame) {
+                if (!eventsOnly || frame.startsWith("{\"op\":\"event\"")) System.out.println(frame);
+                if (frame.startsWith("{\"op\":\"welcome\"")) {
+                    socket.sendText("{\"op\":\"join\",\"room\":" + Json.quote(room)
+                            + (after == null ? "" : ",\"after\":" + Json.quote(after)) + "}", true);
+                }
             }
 
             @Override
