@@ -43,7 +43,8 @@ import java.util.stream.Stream;
  *   retention-floor         decimal index of the last event deleted by retention (absent: none deleted)
  *   head-mark               8 bytes big-endian: index of the last committed event (mapped, set per commit)
  *   tail-repairs            one line per torn tail repaired on open ({@link TailRecovery})
- *   *.cq4-&lt;millis&gt;.damaged  a torn newest file as it was before its repair (hard link)
+ *   *.cq4-&lt;millis&gt;.damaged  a torn newest file as it was before its repair (hard link); deleted
+ *                           by retention with the roll file it was taken from
  *   *.cq4                   Chronicle Queue roll files, one per roll period, named by its start (UTC)
  *   *.cq4t                  Chronicle's own table stores (directory listing, locks)
  * </pre>
@@ -585,12 +586,25 @@ final class ChronicleEventLog implements EventLog {
                     }
                     total -= file.length();
                     if (file.exists() && !file.delete()) break;
+                    deleteDamagedCopiesOf(file);
                     deleted++;
                 }
             }
             if (deleted > 0) queue.refreshDirectoryListing();
             return deleted;
         }
+    }
+
+    /**
+     * A torn file set aside by a tail repair ({@code <name>.cq4-<millis>.damaged}) covers the same
+     * period as its roll file: it goes when retention deletes that file. Best effort: one that
+     * cannot be deleted stays for the operator.
+     */
+    private void deleteDamagedCopiesOf(File rollFile) {
+        String prefix = rollFile.getName() + "-";
+        File[] copies = rollFile.getParentFile().listFiles((d, n) -> n.startsWith(prefix) && n.endsWith(".damaged"));
+        if (copies == null) return;
+        for (File copy : copies) copy.delete();
     }
 
     File fileOf(int cycle) {

@@ -67,6 +67,22 @@ class RetentionTest {
     }
 
     @Test
+    void aTornFileSetAsideByATailRepairGoesWithItsRollFile() throws Exception {
+        try (EventLog log = EventLog.open(config(new Retention(2_500, 0)))) {
+            fill(log, 0, 6);
+            List<Path> files = rollFiles();
+            // what TailRecovery leaves beside a repaired file (TornTailTest makes real ones)
+            Path oldCopy = Files.createLink(dir.resolve(files.get(1).getFileName() + "-1700000000000.damaged"), files.get(1));
+            Path keptCopy = Files.createLink(dir.resolve(files.get(4).getFileName() + "-1700000000001.damaged"), files.get(4));
+            clock.set(T0 + 5_500);
+
+            assertThat(log.enforceRetention()).isEqualTo(3);
+            assertThat(oldCopy).as("set aside from a file retention deleted").doesNotExist();
+            assertThat(keptCopy).as("set aside from a file still kept").exists();
+        }
+    }
+
+    @Test
     void maxAgeDeletesOldFilesAndReportsWhatIsGone() throws Exception {
         List<List<Offset>> files;
         try (EventLog log = EventLog.open(config(new Retention(2_500, 0)))) {
