@@ -9,6 +9,7 @@ import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -23,12 +24,16 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
- * A real WebSocket client for tests (the JDK's {@link java.net.http.WebSocket}): reassembles text
- * messages delivered in parts, queues whole frames for the test to take in order, can stop reading
- * ({@link #pause()}: it stops calling {@code request(n)}, so the JDK stops reading the socket and TCP
- * pushes back on the server) and reports the close code and reason.
+ * A real WebSocket client for tests (the JDK's {@link java.net.http.WebSocket}), for every protocol
+ * (give the subprotocols to offer): reassembles text messages delivered in parts, queues whole frames
+ * for the test to take in order, parsed as JSON ({@link #next()}, {@link #await}) or as received
+ * ({@link #nextText()}, {@link #nextLine()}, {@link #awaitLine}), can stop reading ({@link #pause()}:
+ * it stops calling {@code request(n)}, so the JDK stops reading the socket and TCP pushes back on the
+ * server), reports the close code and reason, and tells a refused upgrade's HTTP status
+ * ({@link Refused}, {@link #refusal}).
  *
  * <p>Thread safety: frames arrive on the HTTP client's threads; the test thread takes them. Sends are
  * serialised (the JDK allows one outstanding send).
@@ -41,6 +46,19 @@ public final class WsTestClient implements AutoCloseable {
 
     /** How the connection ended: the close code and reason the server sent, or 1006 if the connection dropped. */
     public record Closed(int code, String reason) {}
+
+    /** The upgrade was refused with an HTTP status. */
+    public static final class Refused extends RuntimeException {
+        public final int status;
+
+        Refused(int status) {
+            super("upgrade refused with HTTP " + status);
+            this.status = status;
+        }
+    }
+
+    /** Prefix of a frame's line ({@link #nextLine()}). */
+    private static final String FRAME = "frame ";
 
     private final BlockingQueue<String> frames = new LinkedBlockingQueue<>();
     private final CompletableFuture<Closed> closed = new CompletableFuture<>();
@@ -58,7 +76,10 @@ public final class WsTestClient implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
-        } catch (ExecutionException | TimeoutException e) {
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof WebSocketHandshakeException h) throw new Refused(h.getResponse().statusCode());
+            throw new IllegalStateException("cannot connect to " + uri, e.getCause());
+        } catch (TimeoutException e) {
             throw new IllegalStateException("cannot connect to " + uri, e);
         }
     }
@@ -73,9 +94,21 @@ public final class WsTestClient implements AutoCloseable {
         return new WsTestClient(URI.create("ws://127.0.0.1:" + port + "/v1/ws" + q), Map.of());
     }
 
-    /** Connects with extra upgrade headers (Authorization, Cookie …), offering {@code subprotocols} (any endpoint: /cable, /socket.io/ …). */
+    /**
+     * Connects with extra upgrade headers (Authorization, Cookie …), offering {@code subprotocols} (any endpoint: /cable, /socket.io/ …);
+     * throws {@link Refused} if the server answers the upgrade with an HTTP status.
+     */
     public static WsTestClient connect(URI uri, Map<String, String> headers, String... subprotocols) {
         return new WsTestClient(uri, headers, subprotocols);
+    }
+
+    /** The HTTP status the upgrade is refused with; fails if it is accepted. */
+    public static int refusal(URI uri, Map<String, String> headers, String... subprotocols) {
+        try (WsTestClient c = connect(uri, headers, subprotocols)) {
+            throw new AssertionError("upgrade of " + uri + " was accepted");
+        } catch (Refused r) {
+            return r.status;
+        }
     }
 
     /** Connects, checks the welcome frame and returns the client (the welcome is consumed). */
@@ -150,9 +183,14 @@ public final class WsTestClient implements AutoCloseable {
 
     /** The next frame, parsed; fails after {@link #WAIT}. */
     public JsonNode next() {
+        return parse(nextText());
+    }
+
+    /** The next frame as received (for protocols whose frames are not JSON, e.g. Socket.IO's); fails after {@link #WAIT}. */
+    public String nextText() {
         String f = poll(WAIT);
         if (f == null) throw new AssertionError("no frame within " + WAIT.toSeconds() + " s; " + closeState());
-        return parse(f);
+        return f;
     }
 
     /** The next frame if one arrives within {@code wait}, else null. */
@@ -166,18 +204,38 @@ public final class WsTestClient implements AutoCloseable {
         return poll(Duration.ofMillis(millis));
     }
 
-    /** Skips frames until one matches; fails after {@link #WAIT}. */
+    /** Skips frames until one matches; fails after {@link #WAIT} or once the connection has closed without one. */
     public JsonNode await(Predicate<JsonNode> match) {
+        String line = awaitLine(l -> l.startsWith(FRAME) && match.test(parse(l.substring(FRAME.length()))));
+        return parse(line.substring(FRAME.length()));
+    }
+
+    /**
+     * What the client received next, as a line: {@code frame <text>} for a frame; once the connection
+     * has closed and every frame has been taken, {@code close <code> <reason>} (1006 if it dropped).
+     * Fails after {@link #WAIT}.
+     */
+    public String nextLine() {
+        return line(frameOrEnd(System.nanoTime() + WAIT.toNanos(), () -> "line"));
+    }
+
+    /** Skips lines ({@link #nextLine()}) until one matches; fails after {@link #WAIT} or once the connection has closed without one. */
+    public String awaitLine(Predicate<String> match) {
         long deadline = System.nanoTime() + WAIT.toNanos();
         List<String> skipped = new ArrayList<>();
+        Supplier<String> what = () -> "matching line (skipped " + skipped.size() + ", last " + (skipped.isEmpty() ? "-" : skipped.get(skipped.size() - 1)) + ")";
         while (true) {
-            String f = poll(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
-            if (f == null) throw new AssertionError("no matching frame within " + WAIT.toSeconds() + " s; skipped "
-                    + skipped.size() + " frames, last " + (skipped.isEmpty() ? "-" : skipped.get(skipped.size() - 1)) + "; " + closeState());
-            JsonNode n = parse(f);
-            if (match.test(n)) return n;
-            skipped.add(f);
+            String f = frameOrEnd(deadline, what);
+            String line = line(f);
+            if (match.test(line)) return line;
+            if (f == null) throw new AssertionError("closed without a " + what.get() + ": " + line);
+            skipped.add(line);
         }
+    }
+
+    /** The next line that is not an ActionCable ping frame; fails after {@link #WAIT}. */
+    public String nextNonPingLine() {
+        return awaitLine(l -> !l.startsWith(FRAME + "{\"type\":\"ping\""));
     }
 
     /** The next frame, which must have {@code "op":op}. */
@@ -194,25 +252,37 @@ public final class WsTestClient implements AutoCloseable {
         return out;
     }
 
-    /** Hands every remaining frame to {@code each} until the connection is closed; returns how it closed. */
+    /** Hands every remaining frame to {@code each} until the connection is closed; returns how it closed. Fails when neither comes within {@link #WAIT}. */
     public Closed drainUntilClosed(java.util.function.Consumer<JsonNode> each) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true) {
-            String f = poll(Duration.ofMillis(50));
-            if (f != null) {
-                each.accept(parse(f));
-                deadline = System.nanoTime() + WAIT.toNanos(); // progress
-            } else if (closed.isDone() && frames.isEmpty()) {
-                return closed.join(); // every frame is queued before the close is reported
-            } else if (System.nanoTime() > deadline) {
-                throw new AssertionError("neither frames nor a close within " + WAIT.toSeconds() + " s");
-            }
-        }
+        String f;
+        while ((f = frameOrEnd(System.nanoTime() + WAIT.toNanos(), () -> "frame nor close")) != null) each.accept(parse(f)); // WAIT again after each frame
+        return closed.join();
     }
 
     /** Frames received and not yet taken. */
     public int pending() {
         return frames.size();
+    }
+
+    /**
+     * The next frame, or null once the connection has closed and every frame has been taken (every
+     * frame is queued before the close is reported); fails at {@code deadline} ({@link System#nanoTime()}),
+     * saying it waited for {@code what}.
+     */
+    private String frameOrEnd(long deadline, Supplier<String> what) {
+        while (true) {
+            String f = poll(Duration.ofMillis(20)); // short: a close does not wake the queue
+            if (f != null) return f;
+            if (closed.isDone() && frames.isEmpty()) return null;
+            if (System.nanoTime() > deadline) throw new AssertionError("no " + what.get() + " within " + WAIT.toSeconds() + " s; " + closeState());
+        }
+    }
+
+    /** {@code frame} as {@link #nextLine()} shows it; null stands for the close. */
+    private String line(String frame) {
+        if (frame != null) return FRAME + frame;
+        Closed c = closed.join();
+        return "close " + c.code() + " " + c.reason();
     }
 
     private String poll(Duration wait) {

@@ -5,7 +5,7 @@ import io.jsonwebtoken.Jwts;
 import io.jsonwebtoken.security.Jwks;
 import io.jsonwebtoken.security.Keys;
 import io.tidings.server.TestGateway;
-import io.tidings.server.WsClient;
+import io.tidings.server.WsTestClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,8 +84,8 @@ class AsymmetricTokensTest {
     }
 
     /** The first thing a native client sees with this token: its welcome or its close. */
-    static String outcome(TestGateway g, String token) throws InterruptedException {
-        try (WsClient ws = WsClient.open(g.ws("/v1/ws?token=" + token))) {
+    static String outcome(TestGateway g, String token) {
+        try (WsTestClient ws = WsTestClient.connect(g, token)) {
             String line = ws.nextLine();
             return line.startsWith("frame {\"op\":\"welcome\"") ? "welcome " + line.replaceAll(".*\"sub\":\"([^\"]*)\".*", "$1") : line;
         }

@@ -3,12 +3,13 @@ package io.tidings.server.auth;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.server.GatewayConfig;
 import io.tidings.server.TestGateway;
-import io.tidings.server.WsClient;
+import io.tidings.server.WsTestClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,30 +50,30 @@ class AuthWebhookTest {
         });
     }
 
-    static WsClient nativeWithCookie(TestGateway g, String sid) {
-        return WsClient.open(g.ws("/v1/ws"), Map.of("Cookie", "connect.sid=" + sid));
+    static WsTestClient nativeWithCookie(TestGateway g, String sid) {
+        return WsTestClient.connect(URI.create(g.ws("/v1/ws")), Map.of("Cookie", "connect.sid=" + sid));
     }
 
-    static String join(WsClient ws, String room) throws InterruptedException {
+    static String join(WsTestClient ws, String room) {
         ws.send("{\"op\":\"join\",\"room\":\"" + room + "\"}");
-        return ws.nextFrame();
+        return ws.nextText();
     }
 
     @Test
     void allowAndDenyAtConnectAndAtJoinOverNativeAndActionCable() throws Exception {
         try (TestGateway g = gateway(c -> { })) {
-            try (WsClient ws = nativeWithCookie(g, "s-alice")) {
-                assertThat(ws.nextFrame()).contains("\"sub\":\"alice\"");
+            try (WsTestClient ws = nativeWithCookie(g, "s-alice")) {
+                assertThat(ws.nextText()).contains("\"sub\":\"alice\"");
                 assertThat(join(ws, "teamspaceA/m1")).isEqualTo("{\"op\":\"joined\",\"room\":\"teamspaceA/m1\"}");
-                assertThat(ws.nextFrame()).contains("\"op\":\"live\"");
+                assertThat(ws.nextText()).contains("\"op\":\"live\"");
                 assertThat(join(ws, "teamspaceB")).isEqualTo("{\"op\":\"error\",\"code\":\"forbidden\",\"message\":\"not allowed to join room teamspaceB\",\"room\":\"teamspaceB\"}");
                 assertThat(join(ws, "user/alice/inbox")).as("granted by the connect answer: no call").contains("\"op\":\"joined\"");
-                ws.nextFrame();
+                ws.nextText();
                 g.publish("teamspaceA/m1", "t", "{\"n\":1}");
                 g.publish("teamspaceB", "t", "{\"n\":2}");
                 g.publish("user/alice/inbox", "t", "{\"n\":3}");
-                assertThat(ws.nextFrame()).contains("\"data\":{\"n\":1}");
-                assertThat(ws.nextFrame()).contains("\"data\":{\"n\":3}");
+                assertThat(ws.nextText()).contains("\"data\":{\"n\":1}");
+                assertThat(ws.nextText()).contains("\"data\":{\"n\":3}");
             }
             assertThat(app.connects.get()).isEqualTo(1);
             assertThat(app.joins.get()).isEqualTo(2);
@@ -87,27 +88,27 @@ class AuthWebhookTest {
             assertThat(join.path("cookies").toString()).isEqualTo("{\"connect.sid\":\"s-alice\"}");
 
             // an API token header, as a Lessy-style client sends it, over ActionCable
-            try (WsClient ws = WsClient.open(g.ws("/cable"), Map.of("X-Api-Token", "api-bob"), CABLE)) {
-                assertThat(ws.nextNonPing()).isEqualTo("frame {\"type\":\"welcome\"}");
+            try (WsTestClient ws = WsTestClient.connect(URI.create(g.ws("/cable")), Map.of("X-Api-Token", "api-bob"), CABLE)) {
+                assertThat(ws.nextNonPingLine()).isEqualTo("frame {\"type\":\"welcome\"}");
                 ws.send("{\"command\":\"subscribe\",\"identifier\":\"{\\\"channel\\\":\\\"ProjectChannel\\\",\\\"id\\\":42}\"}");
-                assertThat(ws.nextNonPing()).contains("confirm_subscription");
+                assertThat(ws.nextNonPingLine()).contains("confirm_subscription");
                 ws.send("{\"command\":\"subscribe\",\"identifier\":\"{\\\"channel\\\":\\\"ProjectChannel\\\",\\\"id\\\":43}\"}");
-                assertThat(ws.nextNonPing()).contains("reject_subscription");
+                assertThat(ws.nextNonPingLine()).contains("reject_subscription");
                 g.publish("projects/43", "t", "{\"n\":4}");
                 g.publish("projects/42", "t", "{\"n\":5}");
-                assertThat(ws.nextNonPing()).endsWith("\"message\":{\"n\":5}}");
+                assertThat(ws.nextNonPingLine()).endsWith("\"message\":{\"n\":5}}");
             }
             // unknown session: denied at connect with the app's message
-            try (WsClient ws = nativeWithCookie(g, "s-nobody")) {
+            try (WsTestClient ws = nativeWithCookie(g, "s-nobody")) {
                 assertThat(ws.nextLine()).isEqualTo("close 4001 please sign in again");
             }
-            try (WsClient ws = WsClient.open(g.ws("/cable"), Map.of("Cookie", "connect.sid=s-nobody"), CABLE)) {
+            try (WsTestClient ws = WsTestClient.connect(URI.create(g.ws("/cable")), Map.of("Cookie", "connect.sid=s-nobody"), CABLE)) {
                 assertThat(ws.nextLine()).isEqualTo("frame {\"type\":\"disconnect\",\"reason\":\"unauthorized\",\"reconnect\":false}");
                 assertThat(ws.nextLine()).isEqualTo("close 4001 please sign in again");
             }
             // no credentials at all: the app is not asked
             int calls = app.requests.size();
-            try (WsClient ws = WsClient.open(g.ws("/v1/ws"))) {
+            try (WsTestClient ws = WsTestClient.connect(g, null)) {
                 assertThat(ws.nextLine()).isEqualTo("close 4001 missing token");
             }
             assertThat(app.requests).hasSize(calls);
@@ -122,10 +123,10 @@ class AuthWebhookTest {
     @Test
     void aJwtIdentifiesAndTheWebhookAuthorizesJoinsItsGrantsDoNotCover() throws Exception {
         try (TestGateway g = gateway(c -> { });
-             WsClient ws = WsClient.open(g.ws("/v1/ws?token=" + TestGateway.token("alice", "teamspaceC")))) {
-            assertThat(ws.nextFrame()).contains("\"sub\":\"alice\"");
+             WsTestClient ws = WsTestClient.connect(g, TestGateway.token("alice", "teamspaceC"))) {
+            assertThat(ws.nextText()).contains("\"sub\":\"alice\"");
             assertThat(join(ws, "teamspaceC/x")).contains("joined");
-            ws.nextFrame();
+            ws.nextText();
             assertThat(app.requests).isEmpty();
             assertThat(join(ws, "teamspaceA")).contains("joined");
             assertThat(app.requests).hasSize(1);
@@ -138,21 +139,21 @@ class AuthWebhookTest {
         try (TestGateway g = gateway(c -> c.authWebhookTimeoutMs = 500)) {
             app.delayMs = 3_000;
             long start = System.currentTimeMillis();
-            try (WsClient ws = nativeWithCookie(g, "s-alice")) {
+            try (WsTestClient ws = nativeWithCookie(g, "s-alice")) {
                 assertThat(ws.nextLine()).isEqualTo("close 1013 authorization service timed out; try again later");
             }
             assertThat(System.currentTimeMillis() - start).isLessThan(2_500);
-            try (WsClient ws = WsClient.open(g.ws("/cable"), Map.of("Cookie", "connect.sid=s-alice"), CABLE)) {
+            try (WsTestClient ws = WsTestClient.connect(URI.create(g.ws("/cable")), Map.of("Cookie", "connect.sid=s-alice"), CABLE)) {
                 assertThat(ws.nextLine()).isEqualTo("frame {\"type\":\"disconnect\",\"reason\":\"auth_unavailable\",\"reconnect\":true}");
                 assertThat(ws.nextLine()).isEqualTo("close 1013 authorization service timed out; try again later");
             }
             // a join that needs the webhook: refused with auth_unavailable; the connection stays usable
-            try (WsClient ws = WsClient.open(g.ws("/v1/ws?token=" + TestGateway.token("alice")))) {
-                ws.nextFrame();
+            try (WsTestClient ws = WsTestClient.connect(g, TestGateway.token("alice"))) {
+                ws.nextText();
                 assertThat(join(ws, "teamspaceA")).isEqualTo("{\"op\":\"error\",\"code\":\"auth_unavailable\",\"message\":"
                         + "\"authorization service timed out; try again later\",\"room\":\"teamspaceA\"}");
                 ws.send("{\"op\":\"ping\"}");
-                assertThat(ws.nextFrame()).isEqualTo("{\"op\":\"pong\"}");
+                assertThat(ws.nextText()).isEqualTo("{\"op\":\"pong\"}");
             }
             assertThat(g.gateway().metrics().scrape()).contains("tidings_webhook_requests_total{kind=\"connect\",outcome=\"timeout\",}");
         }
@@ -163,26 +164,26 @@ class AuthWebhookTest {
         try (TestGateway g = gateway(c -> { })) {
             app.status = 500;
             for (int i = 0; i < 2; i++) {
-                try (WsClient ws = nativeWithCookie(g, "s-alice")) {
+                try (WsTestClient ws = nativeWithCookie(g, "s-alice")) {
                     assertThat(ws.nextLine()).isEqualTo("close 1013 authorization service failed; try again later");
                 }
             }
             assertThat(app.connects.get()).isEqualTo(2);
             app.status = 200;
             app.requireSecret = true;
-            try (WsClient ws = nativeWithCookie(g, "s-alice")) {
-                assertThat(ws.nextFrame()).contains("\"sub\":\"alice\"");
+            try (WsTestClient ws = nativeWithCookie(g, "s-alice")) {
+                assertThat(ws.nextText()).contains("\"sub\":\"alice\"");
             }
             // a 200 that breaks the contract is an error too
             app.sessions.put("s-weird", "");
-            try (WsClient ws = nativeWithCookie(g, "s-weird")) {
+            try (WsTestClient ws = nativeWithCookie(g, "s-weird")) {
                 assertThat(ws.nextLine()).isEqualTo("close 1013 authorization service failed; try again later");
             }
         }
         try (TestGateway g = new TestGateway(dir.resolve("other"), c -> {
             c.authWebhookUrl = "http://127.0.0.1:1/nothing-listens-here";
             c.authWebhookCookies = List.of("connect.sid");
-        }); WsClient ws = nativeWithCookie(g, "s-alice")) {
+        }); WsTestClient ws = nativeWithCookie(g, "s-alice")) {
             assertThat(ws.nextLine()).isEqualTo("close 1013 authorization service unreachable; try again later");
         }
     }
@@ -191,21 +192,21 @@ class AuthWebhookTest {
     void answersAreCachedForTheTtlAndDenialsToo() throws Exception {
         try (TestGateway g = gateway(c -> c.authWebhookCacheTtlMs = 1_500)) {
             for (int i = 0; i < 3; i++) {
-                try (WsClient ws = nativeWithCookie(g, "s-alice")) {
-                    assertThat(ws.nextFrame()).contains("\"sub\":\"alice\"");
+                try (WsTestClient ws = nativeWithCookie(g, "s-alice")) {
+                    assertThat(ws.nextText()).contains("\"sub\":\"alice\"");
                     assertThat(join(ws, "teamspaceA/m1")).contains("joined");
-                    assertThat(ws.nextFrame()).contains("live");
+                    assertThat(ws.nextText()).contains("live");
                     assertThat(join(ws, "teamspaceB")).contains("forbidden");
                 }
-                try (WsClient ws = nativeWithCookie(g, "s-nobody")) {
+                try (WsTestClient ws = nativeWithCookie(g, "s-nobody")) {
                     assertThat(ws.nextLine()).startsWith("close 4001");
                 }
             }
             assertThat(app.connects.get()).as("one per distinct credentials").isEqualTo(2);
             assertThat(app.joins.get()).as("one per distinct room").isEqualTo(2);
             Thread.sleep(1_700);
-            try (WsClient ws = nativeWithCookie(g, "s-alice")) {
-                assertThat(ws.nextFrame()).contains("\"sub\":\"alice\"");
+            try (WsTestClient ws = nativeWithCookie(g, "s-alice")) {
+                assertThat(ws.nextText()).contains("\"sub\":\"alice\"");
                 assertThat(join(ws, "teamspaceA/m1")).contains("joined");
             }
             assertThat(app.connects.get()).isEqualTo(3);
@@ -227,11 +228,9 @@ class AuthWebhookTest {
             for (int i = 0; i < 8; i++) {
                 String sid = "burst-" + i;
                 outcomes.add(CompletableFuture.supplyAsync(() -> {
-                    try (WsClient ws = nativeWithCookie(g, sid)) {
+                    try (WsTestClient ws = nativeWithCookie(g, sid)) {
                         String line = ws.nextLine();
                         return line.startsWith("frame {\"op\":\"welcome\"") ? "welcome" : line;
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
                     }
                 }));
             }
@@ -247,12 +246,12 @@ class AuthWebhookTest {
     @Test
     void oneConnectionCannotHoldMoreThanAFewJoinsWaitingForTheWebhook() throws Exception {
         try (TestGateway g = gateway(c -> c.authWebhookMaxConcurrent = 32)) {
-            try (WsClient ws = nativeWithCookie(g, "s-alice")) {
-                assertThat(ws.nextFrame()).contains("\"sub\":\"alice\"");
+            try (WsTestClient ws = nativeWithCookie(g, "s-alice")) {
+                assertThat(ws.nextText()).contains("\"sub\":\"alice\"");
                 app.delayMs = 1_000;
                 for (int i = 0; i < 10; i++) ws.send("{\"op\":\"join\",\"room\":\"teamspaceA/m" + i + "\"}");
                 List<String> frames = new ArrayList<>();
-                while (frames.stream().filter(f -> f.contains("joined") || f.contains("\"op\":\"error\"")).count() < 10) frames.add(ws.nextFrame());
+                while (frames.stream().filter(f -> f.contains("joined") || f.contains("\"op\":\"error\"")).count() < 10) frames.add(ws.nextText());
                 assertThat(frames.stream().filter(f -> f.contains("\"code\":\"too_many_requests\"")).count()).isEqualTo(2);
                 assertThat(frames.stream().filter(f -> f.contains("\"op\":\"joined\"")).count()).isEqualTo(8);
                 assertThat(app.maxInFlight.get()).isLessThanOrEqualTo(Authenticator.MAX_PENDING_JOINS);
@@ -267,10 +266,8 @@ class AuthWebhookTest {
             List<CompletableFuture<String>> outcomes = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
                 outcomes.add(CompletableFuture.supplyAsync(() -> {
-                    try (WsClient ws = nativeWithCookie(g, "s-alice")) {
-                        return ws.nextFrame();
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
+                    try (WsTestClient ws = nativeWithCookie(g, "s-alice")) {
+                        return ws.nextText();
                     }
                 }));
             }

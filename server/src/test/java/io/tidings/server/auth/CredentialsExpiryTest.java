@@ -1,10 +1,11 @@
 package io.tidings.server.auth;
 
 import io.tidings.server.TestGateway;
-import io.tidings.server.WsClient;
+import io.tidings.server.WsTestClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -37,15 +38,15 @@ class CredentialsExpiryTest {
         try (TestGateway g = new TestGateway(dir, c -> c.credentialsGraceMs = graceMs)) {
             String token = shortToken("alice", 2_000, "teamspaceA");
             long exp = exp(token);
-            try (WsClient ws = WsClient.open(g.ws("/v1/ws?token=" + token))) {
-                assertThat(ws.nextFrame()).startsWith("{\"op\":\"welcome\"");
+            try (WsTestClient ws = WsTestClient.connect(g, token)) {
+                assertThat(ws.nextText()).startsWith("{\"op\":\"welcome\"");
                 ws.send("{\"op\":\"join\",\"room\":\"teamspaceA\"}");
-                assertThat(ws.nextFrame()).isEqualTo("{\"op\":\"joined\",\"room\":\"teamspaceA\"}");
-                assertThat(ws.nextFrame()).isEqualTo("{\"op\":\"live\",\"room\":\"teamspaceA\"}");
+                assertThat(ws.nextText()).isEqualTo("{\"op\":\"joined\",\"room\":\"teamspaceA\"}");
+                assertThat(ws.nextText()).isEqualTo("{\"op\":\"live\",\"room\":\"teamspaceA\"}");
                 g.publish("teamspaceA/m1", "t", "{}");
-                assertThat(ws.nextFrame()).startsWith("{\"op\":\"event\",\"room\":\"teamspaceA/m1\"");
+                assertThat(ws.nextText()).startsWith("{\"op\":\"event\",\"room\":\"teamspaceA/m1\"");
 
-                String close = ws.next(l -> l.startsWith("close "), 15);
+                String close = ws.awaitLine(l -> l.startsWith("close "));
                 long closedAt = System.currentTimeMillis();
                 assertThat(close).isEqualTo("close 4001 token expired");
                 // not before the grace period ran out (the ticker runs every second: at most ~1 s late)
@@ -60,16 +61,16 @@ class CredentialsExpiryTest {
         try (TestGateway g = new TestGateway(dir, c -> c.credentialsGraceMs = 60_000)) {
             String token = shortToken("alice", 3_000, "teamspaceA");
             long exp = exp(token);
-            try (WsClient ws = WsClient.open(g.ws("/v1/ws?token=" + token))) {
-                assertThat(ws.nextFrame()).startsWith("{\"op\":\"welcome\"");
+            try (WsTestClient ws = WsTestClient.connect(g, token)) {
+                assertThat(ws.nextText()).startsWith("{\"op\":\"welcome\"");
                 ws.send("{\"op\":\"join\",\"room\":\"teamspaceA\"}");
-                assertThat(ws.nextFrame()).isEqualTo("{\"op\":\"joined\",\"room\":\"teamspaceA\"}");
+                assertThat(ws.nextText()).isEqualTo("{\"op\":\"joined\",\"room\":\"teamspaceA\"}");
                 Thread.sleep(Math.max(0, exp - System.currentTimeMillis()) + 200);
                 // expired but within the grace: still open, delivering
                 g.publish("teamspaceA", "t", "{}");
-                assertThat(ws.next(l -> l.contains("\"op\":\"event\""), 10)).isNotNull();
+                assertThat(ws.awaitLine(l -> l.contains("\"op\":\"event\""))).isNotNull();
                 ws.send("{\"op\":\"join\",\"room\":\"user/alice\"}");
-                assertThat(ws.next(l -> !l.contains("\"op\":\"live\""), 10)).isEqualTo("close 4001 token expired");
+                assertThat(ws.awaitLine(l -> !l.contains("\"op\":\"live\""))).isEqualTo("close 4001 token expired");
             }
         }
     }
@@ -79,7 +80,7 @@ class CredentialsExpiryTest {
         try (TestGateway g = new TestGateway(dir)) {
             String token = shortToken("alice", 1_000, "teamspaceA");
             Thread.sleep(Math.max(0, exp(token) - System.currentTimeMillis()) + 100);
-            try (WsClient ws = WsClient.open(g.ws("/v1/ws?token=" + token))) {
+            try (WsTestClient ws = WsTestClient.connect(g, token)) {
                 assertThat(ws.nextLine()).isEqualTo("close 4001 token expired");
             }
             assertThat(g.gateway().metrics().scrape()).contains("tidings_auth_failures_total{protocol=\"native\",reason=\"expired\",} 1.0");
@@ -92,18 +93,18 @@ class CredentialsExpiryTest {
         try (TestGateway g = new TestGateway(dir, c -> c.credentialsGraceMs = graceMs)) {
             String token = shortToken("alice", 2_000);
             long exp = exp(token);
-            try (WsClient ws = WsClient.open(g.ws("/cable"), Map.of("Cookie", "Authorization=" + token),
+            try (WsTestClient ws = WsTestClient.connect(URI.create(g.ws("/cable")), Map.of("Cookie", "Authorization=" + token),
                     "actioncable-v1-json", "actioncable-unsupported")) {
-                assertThat(ws.nextNonPing()).isEqualTo("frame {\"type\":\"welcome\"}");
+                assertThat(ws.nextNonPingLine()).isEqualTo("frame {\"type\":\"welcome\"}");
                 ws.send(CABLE_NOTIFICATIONS);
-                assertThat(ws.nextNonPing()).contains("confirm_subscription");
+                assertThat(ws.nextNonPingLine()).contains("confirm_subscription");
                 g.publish("user/alice", "t", "{\"n\":1}");
-                assertThat(ws.nextNonPing()).endsWith(",\"message\":{\"n\":1}}");
+                assertThat(ws.nextNonPingLine()).endsWith(",\"message\":{\"n\":1}}");
 
                 // Rails' own unauthorized frame, but reconnect:true: with refreshed credentials the client gets back in
-                assertThat(ws.nextNonPing()).isEqualTo("frame {\"type\":\"disconnect\",\"reason\":\"unauthorized\",\"reconnect\":true}");
+                assertThat(ws.nextNonPingLine()).isEqualTo("frame {\"type\":\"disconnect\",\"reason\":\"unauthorized\",\"reconnect\":true}");
                 long toldAt = System.currentTimeMillis();
-                assertThat(ws.nextNonPing()).isEqualTo("close 4001 token expired");
+                assertThat(ws.nextNonPingLine()).isEqualTo("close 4001 token expired");
                 assertThat(toldAt).isBetween(exp + graceMs, exp + graceMs + 3_000);
             }
             assertThat(g.gateway().metrics().scrape()).contains("tidings_expired_disconnects_total{protocol=\"actioncable\",} 1.0");
@@ -115,12 +116,12 @@ class CredentialsExpiryTest {
         try (TestGateway g = new TestGateway(dir, c -> c.credentialsGraceMs = 60_000)) {
             String token = shortToken("alice", 3_000);
             long exp = exp(token);
-            try (WsClient ws = WsClient.open(g.ws("/cable"), Map.of("Cookie", "Authorization=" + token), "actioncable-v1-json")) {
-                assertThat(ws.nextNonPing()).isEqualTo("frame {\"type\":\"welcome\"}");
+            try (WsTestClient ws = WsTestClient.connect(URI.create(g.ws("/cable")), Map.of("Cookie", "Authorization=" + token), "actioncable-v1-json")) {
+                assertThat(ws.nextNonPingLine()).isEqualTo("frame {\"type\":\"welcome\"}");
                 Thread.sleep(Math.max(0, exp - System.currentTimeMillis()) + 200);
                 ws.send(CABLE_NOTIFICATIONS);
-                assertThat(ws.nextNonPing()).isEqualTo("frame {\"type\":\"disconnect\",\"reason\":\"unauthorized\",\"reconnect\":true}");
-                assertThat(ws.nextNonPing()).isEqualTo("close 4001 token expired");
+                assertThat(ws.nextNonPingLine()).isEqualTo("frame {\"type\":\"disconnect\",\"reason\":\"unauthorized\",\"reconnect\":true}");
+                assertThat(ws.nextNonPingLine()).isEqualTo("close 4001 token expired");
             }
         }
     }
@@ -130,11 +131,11 @@ class CredentialsExpiryTest {
         try (TestGateway g = new TestGateway(dir, c -> c.credentialsGraceMs = 0)) {
             String token = io.jsonwebtoken.Jwts.builder().subject("alice")
                     .signWith(io.jsonwebtoken.security.Keys.hmacShaKeyFor(TestGateway.SECRET.getBytes()), io.jsonwebtoken.Jwts.SIG.HS256).compact();
-            try (WsClient ws = WsClient.open(g.ws("/v1/ws?token=" + token))) {
-                assertThat(ws.nextFrame()).startsWith("{\"op\":\"welcome\"");
+            try (WsTestClient ws = WsTestClient.connect(g, token)) {
+                assertThat(ws.nextText()).startsWith("{\"op\":\"welcome\"");
                 Thread.sleep(2_500); // two ticks
                 ws.send("{\"op\":\"ping\"}");
-                assertThat(ws.nextFrame()).isEqualTo("{\"op\":\"pong\"}");
+                assertThat(ws.nextText()).isEqualTo("{\"op\":\"pong\"}");
             }
         }
     }

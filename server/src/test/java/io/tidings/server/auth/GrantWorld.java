@@ -2,7 +2,7 @@ package io.tidings.server.auth;
 
 import io.tidings.server.GatewayConfig;
 import io.tidings.server.TestGateway;
-import io.tidings.server.WsClient;
+import io.tidings.server.WsTestClient;
 import io.tidings.server.http.Json;
 import io.tidings.server.hub.Rooms;
 
@@ -103,12 +103,12 @@ public final class GrantWorld {
     }
 
     /** Joins {@code room} on a native connection and checks the answer is what {@code u}'s grants say; adds it to {@code joined} if granted. */
-    public static void nativeJoin(WsClient ws, User u, String room, Set<String> joined) throws InterruptedException {
+    public static void nativeJoin(WsTestClient ws, User u, String room, Set<String> joined) {
         ws.send("{\"op\":\"join\",\"room\":" + Json.quote(room) + "}");
-        String answer = ws.nextFrame();
+        String answer = ws.nextText();
         if (u.may(room)) {
             assertThat(answer).as(u + " joins " + room).isEqualTo("{\"op\":\"joined\",\"room\":" + Json.quote(room) + "}");
-            assertThat(ws.nextFrame()).isEqualTo("{\"op\":\"live\",\"room\":" + Json.quote(room) + "}");
+            assertThat(ws.nextText()).isEqualTo("{\"op\":\"live\",\"room\":" + Json.quote(room) + "}");
             joined.add(room);
         } else {
             assertThat(answer).as(u + " joins " + room).contains("\"op\":\"error\",\"code\":\"forbidden\"");

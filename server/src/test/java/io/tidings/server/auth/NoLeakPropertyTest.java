@@ -2,12 +2,13 @@ package io.tidings.server.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.server.TestGateway;
-import io.tidings.server.WsClient;
+import io.tidings.server.WsTestClient;
 import io.tidings.server.auth.GrantWorld.User;
 import io.tidings.server.http.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -56,13 +57,13 @@ class NoLeakPropertyTest {
 
     private void round(TestGateway g, GrantWorld world) throws Exception {
         // connect: one native and one ActionCable connection per user; joins answered as the grants say
-        List<WsClient> clients = new ArrayList<>();
+        List<WsTestClient> clients = new ArrayList<>();
         List<User> owners = new ArrayList<>();
         List<Seen> seen = new ArrayList<>();
         List<Boolean> cable = new ArrayList<>();
         for (User u : world.users) {
-            WsClient n = WsClient.open(g.ws("/v1/ws"), u.headers());
-            assertThat(n.nextFrame()).contains("\"sub\":\"" + u.sub() + "\"");
+            WsTestClient n = WsTestClient.connect(URI.create(g.ws("/v1/ws")), u.headers());
+            assertThat(n.nextText()).contains("\"sub\":\"" + u.sub() + "\"");
             Seen ns = new Seen();
             GrantWorld.nativeJoin(n, u, "user/" + u.sub(), ns.joined);
             for (int k = 0; k < 5; k++) GrantWorld.nativeJoin(n, u, world.randomRoom(), ns.joined);
@@ -71,8 +72,8 @@ class NoLeakPropertyTest {
             seen.add(ns);
             cable.add(false);
 
-            WsClient c = WsClient.open(g.ws("/cable"), u.headers(), "actioncable-v1-json");
-            assertThat(c.nextNonPing()).isEqualTo("frame {\"type\":\"welcome\"}");
+            WsTestClient c = WsTestClient.connect(URI.create(g.ws("/cable")), u.headers(), "actioncable-v1-json");
+            assertThat(c.nextNonPingLine()).isEqualTo("frame {\"type\":\"welcome\"}");
             Seen cs = new Seen();
             cableSubscribe(c, u, new GrantWorld.CableSubscription("{\"channel\":\"NotificationsChannel\"}", "user/" + u.sub()), cs);
             for (int k = 0; k < 4; k++) cableSubscribe(c, u, world.cableSubscription(), cs);
@@ -86,7 +87,7 @@ class NoLeakPropertyTest {
 
         // read everything up to each connection's end marker (events arrive in log order)
         for (int k = 0; k < clients.size(); k++) {
-            WsClient ws = clients.get(k);
+            WsTestClient ws = clients.get(k);
             Seen s = seen.get(k);
             while (true) {
                 String line = ws.nextLine();
@@ -98,7 +99,7 @@ class NoLeakPropertyTest {
                 if (data.has("end")) break;
                 s.events.merge(data.get("i").asInt(), 1, Integer::sum);
             }
-            ws.close();
+            ws.abort();
         }
 
         for (int k = 0; k < clients.size(); k++) {
@@ -108,9 +109,9 @@ class NoLeakPropertyTest {
         }
     }
 
-    private static void cableSubscribe(WsClient ws, User u, GrantWorld.CableSubscription sub, Seen s) throws InterruptedException {
+    private static void cableSubscribe(WsTestClient ws, User u, GrantWorld.CableSubscription sub, Seen s) {
         ws.send("{\"command\":\"subscribe\",\"identifier\":" + Json.quote(sub.identifier()) + "}");
-        String answer = ws.nextNonPing();
+        String answer = ws.nextNonPingLine();
         if (u.may(sub.room())) {
             assertThat(answer).as(u + " subscribes " + sub.room()).contains("confirm_subscription");
             s.joined.add(sub.room());

@@ -2,7 +2,7 @@ package io.tidings.server.reliability;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.server.TestGateway;
-import io.tidings.server.WsClient;
+import io.tidings.server.WsTestClient;
 import io.tidings.server.auth.FakeApp;
 import io.tidings.server.auth.GrantWorld;
 import io.tidings.server.auth.GrantWorld.User;
@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -83,9 +84,9 @@ class AuthorizationPropertyTest {
             List<Reader> readers = new ArrayList<>();
             for (User u : world.users) {
                 // native: the user's room and five random ones
-                WsClient n = WsClient.open(g.ws("/v1/ws"), u.headers());
+                WsTestClient n = WsTestClient.connect(URI.create(g.ws("/v1/ws")), u.headers());
                 open.add(n);
-                assertThat(n.nextFrame()).contains("\"sub\":\"" + u.sub() + "\"");
+                assertThat(n.nextText()).contains("\"sub\":\"" + u.sub() + "\"");
                 Set<String> nativeJoined = new LinkedHashSet<>();
                 GrantWorld.nativeJoin(n, u, "user/" + u.sub(), nativeJoined);
                 for (int k = 0; k < 5; k++) GrantWorld.nativeJoin(n, u, world.randomRoom(), nativeJoined);
@@ -142,10 +143,10 @@ class AuthorizationPropertyTest {
         return received.size();
     }
 
-    private static Set<Integer> nativeEvents(WsClient ws) throws InterruptedException {
+    private static Set<Integer> nativeEvents(WsTestClient ws) {
         Set<Integer> got = new HashSet<>();
         while (true) {
-            JsonNode data = json(ws.nextFrame()).get("data");
+            JsonNode data = json(ws.nextText()).get("data");
             if (data == null) continue;
             if (data.has("end")) return got;
             assertThat(got.add(data.get("i").asInt())).as("native: event %s once", data).isTrue();

@@ -2,11 +2,12 @@ package io.tidings.server.reliability;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.server.TestGateway;
-import io.tidings.server.WsClient;
+import io.tidings.server.WsTestClient;
 import io.tidings.server.http.Json;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,10 +22,10 @@ import java.util.Map;
  */
 final class Canary implements AutoCloseable {
     final String protocol;
-    private final WsClient ws;
+    private final WsTestClient ws;
     private final List<Integer> received = new ArrayList<>();
 
-    private Canary(String protocol, WsClient ws) {
+    private Canary(String protocol, WsTestClient ws) {
         this.protocol = protocol;
         this.ws = ws;
     }
@@ -33,13 +34,13 @@ final class Canary implements AutoCloseable {
      * One canary per protocol for the user {@code sub}, each joined to its personal room {@code user/<sub>}
      * (always granted; ActionCable's default {@code NotificationsChannel}). Publish canary events there.
      */
-    static List<Canary> everyProtocol(String wsBase, String sub) throws InterruptedException {
+    static List<Canary> everyProtocol(String wsBase, String sub) {
         String token = TestGateway.token(sub);
         return List.of(nativeProtocol(wsBase, token, sub), socketIo(wsBase, token, sub), cable(wsBase, token));
     }
 
-    private static Canary nativeProtocol(String wsBase, String token, String sub) throws InterruptedException {
-        WsClient ws = WsClient.open(wsBase + "/v1/ws", Map.of("Authorization", "Bearer " + token));
+    private static Canary nativeProtocol(String wsBase, String token, String sub) {
+        WsTestClient ws = WsTestClient.connect(URI.create(wsBase + "/v1/ws"), Map.of("Authorization", "Bearer " + token));
         expectPrefix(ws, "{\"op\":\"welcome\"");
         ws.send("{\"op\":\"join\",\"room\":" + Json.quote("user/" + sub) + "}");
         expectPrefix(ws, "{\"op\":\"joined\"");
@@ -47,8 +48,8 @@ final class Canary implements AutoCloseable {
         return new Canary("native", ws);
     }
 
-    private static Canary socketIo(String wsBase, String token, String sub) throws InterruptedException {
-        WsClient ws = WsClient.open(wsBase + "/socket.io/?EIO=4&transport=websocket");
+    private static Canary socketIo(String wsBase, String token, String sub) {
+        WsTestClient ws = WsTestClient.connect(URI.create(wsBase + "/socket.io/?EIO=4&transport=websocket"), Map.of());
         expectPrefix(ws, "0{");
         ws.send("40{\"token\":" + Json.quote(token) + "}");
         expectPrefix(ws, "40{\"sid\"");
@@ -57,16 +58,16 @@ final class Canary implements AutoCloseable {
         return new Canary("socket.io", ws);
     }
 
-    private static Canary cable(String wsBase, String token) throws InterruptedException {
-        WsClient ws = WsClient.open(wsBase + "/cable", Map.of("Cookie", "Authorization=" + token), "actioncable-v1-json");
-        if (!ws.nextNonPing().equals("frame {\"type\":\"welcome\"}")) throw new AssertionError("cable canary: no welcome");
+    private static Canary cable(String wsBase, String token) {
+        WsTestClient ws = WsTestClient.connect(URI.create(wsBase + "/cable"), Map.of("Cookie", "Authorization=" + token), "actioncable-v1-json");
+        if (!ws.nextNonPingLine().equals("frame {\"type\":\"welcome\"}")) throw new AssertionError("cable canary: no welcome");
         ws.send("{\"command\":\"subscribe\",\"identifier\":" + Json.quote("{\"channel\":\"NotificationsChannel\"}") + "}");
-        if (!ws.nextNonPing().contains("confirm_subscription")) throw new AssertionError("cable canary: not confirmed");
+        if (!ws.nextNonPingLine().contains("confirm_subscription")) throw new AssertionError("cable canary: not confirmed");
         return new Canary("cable", ws);
     }
 
-    private static void expectPrefix(WsClient ws, String prefix) throws InterruptedException {
-        String f = ws.nextFrame();
+    private static void expectPrefix(WsTestClient ws, String prefix) {
+        String f = ws.nextText();
         if (!f.startsWith(prefix)) throw new AssertionError("expected " + prefix + "…, got " + f);
     }
 
@@ -74,9 +75,9 @@ final class Canary implements AutoCloseable {
      * Reads until {@code count} events have arrived (answering Engine.IO pings on the way), then
      * fails unless they are exactly 0..count-1 in order.
      */
-    void awaitSequence(int count) throws InterruptedException {
+    void awaitSequence(int count) {
         while (received.size() < count) {
-            String line = ws.nextNonPing();
+            String line = ws.nextNonPingLine();
             if (!line.startsWith("frame ")) throw new AssertionError(protocol + " canary: " + line + " after " + received.size() + " events");
             String f = line.substring(6);
             if (f.equals("2")) {
@@ -110,6 +111,6 @@ final class Canary implements AutoCloseable {
 
     @Override
     public void close() {
-        ws.close();
+        ws.abort();
     }
 }

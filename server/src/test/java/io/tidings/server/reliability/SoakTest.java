@@ -2,7 +2,7 @@ package io.tidings.server.reliability;
 
 import io.tidings.server.GatewayProcess;
 import io.tidings.server.TestGateway;
-import io.tidings.server.WsClient;
+import io.tidings.server.WsTestClient;
 import io.tidings.server.http.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -165,55 +165,49 @@ class SoakTest {
 
     /** Connect, join (live or resuming from the welcome offset), read one event, then close or abort. */
     private void nativeChurn(Random rnd) throws Exception {
-        WsClient ws = WsClient.open("ws://127.0.0.1:" + port + "/v1/ws", Map.of("Authorization", "Bearer " + TestGateway.token("soaker", "soak")));
+        WsTestClient ws = WsTestClient.connect(URI.create("ws://127.0.0.1:" + port + "/v1/ws"), Map.of("Authorization", "Bearer " + TestGateway.token("soaker", "soak")));
         try {
-            String welcome = ws.nextFrame();
+            String welcome = ws.nextText();
             String after = Json.MAPPER.readTree(welcome).get("offset").asText();
             String room = ROOMS.get(rnd.nextInt(ROOMS.size()));
             ws.send("{\"op\":\"join\",\"room\":\"" + room + "\"" + (rnd.nextBoolean() ? ",\"after\":\"" + after + "\"" : "") + "}");
-            ws.next(l -> l.startsWith("frame {\"op\":\"event\""), WsClient.WAIT_SECONDS);
+            ws.awaitLine(l -> l.startsWith("frame {\"op\":\"event\""));
         } finally {
             end(ws, rnd);
         }
     }
 
     private void socketIoChurn(Random rnd) throws Exception {
-        WsClient ws = WsClient.open("ws://127.0.0.1:" + port + "/socket.io/?EIO=4&transport=websocket");
+        WsTestClient ws = WsTestClient.connect(URI.create("ws://127.0.0.1:" + port + "/socket.io/?EIO=4&transport=websocket"), Map.of());
         try {
-            ws.nextFrame();
+            ws.nextText();
             ws.send("40{\"token\":" + Json.quote(TestGateway.token("soaker", "soak")) + "}");
-            ws.nextFrame();
+            ws.nextText();
             ws.send("42[\"join\",{\"account\":\"soak\",\"model\":\"r" + rnd.nextInt(ROOMS.size()) + "\"}]");
-            ws.next(l -> l.startsWith("frame 42[\"soak::"), WsClient.WAIT_SECONDS);
+            ws.awaitLine(l -> l.startsWith("frame 42[\"soak::"));
         } finally {
             end(ws, rnd);
         }
     }
 
     private void cableChurn(Random rnd) throws Exception {
-        WsClient ws = WsClient.open("ws://127.0.0.1:" + port + "/cable", Map.of("Cookie", "Authorization=" + TestGateway.token("soaker", "soak")),
+        WsTestClient ws = WsTestClient.connect(URI.create("ws://127.0.0.1:" + port + "/cable"), Map.of("Cookie", "Authorization=" + TestGateway.token("soaker", "soak")),
                 "actioncable-v1-json");
         try {
-            ws.nextNonPing();
+            ws.nextNonPingLine();
             ws.send("{\"command\":\"subscribe\",\"identifier\":" + Json.quote("{\"channel\":\"NotificationsChannel\"}") + "}");
-            ws.next(l -> l.contains("confirm_subscription"), WsClient.WAIT_SECONDS);
+            ws.awaitLine(l -> l.contains("confirm_subscription"));
             post("{\"room\":\"user/soaker\",\"type\":\"t\",\"data\":{\"cable\":" + rnd.nextInt(1000) + "}}");
-            ws.next(l -> l.contains("\"message\":{\"cable\""), WsClient.WAIT_SECONDS);
+            ws.awaitLine(l -> l.contains("\"message\":{\"cable\""));
         } finally {
             end(ws, rnd);
         }
     }
 
-    /** Half the connections end with a close handshake, half are dropped (WsClient aborts; closing first sends a close frame). */
-    private void end(WsClient ws, Random rnd) {
-        if (rnd.nextBoolean()) {
-            try {
-                ws.sendClose();
-            } catch (RuntimeException ignored) {
-                // dropped below anyway
-            }
-        }
-        ws.close();
+    /** Half the connections end with a close handshake (close() sends a close frame, then drops the connection), half are dropped. */
+    private void end(WsTestClient ws, Random rnd) {
+        if (rnd.nextBoolean()) ws.close();
+        else ws.abort();
         churned.incrementAndGet();
     }
 
