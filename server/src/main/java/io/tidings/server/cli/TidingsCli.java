@@ -22,6 +22,9 @@ public final class TidingsCli implements Runnable {
     public static void main(String[] args) {
         System.setProperty("chronicle.analytics.disable", "true");
         System.setProperty("chronicle.announcer.disable", "true");
+        // With -ea Chronicle tracks every thread-local value it makes, and each new log reader then scans
+        // all earlier ones (quadratic: docs/reliability.md). Off, as it is without -ea.
+        System.setProperty("disable.ctl.orphan.tracking", "true");
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
         CHRONICLE_LOG.setLevel(java.util.logging.Level.WARNING);
         System.exit(new CommandLine(new TidingsCli()).execute(args)); // serve returns once it has shut down
