@@ -171,10 +171,13 @@ public abstract class WebSocketSession extends Session {
      */
     private int flush() {
         flushQueued.set(false); // a frame queued from now on queues another flush (which may find it gone)
+        // Closing: nothing more will be queued, so hand Undertow everything and the close frame behind it
+        // now; a client that reads again finds the close after its frames, even past the write in flight.
+        boolean closing = closeFrame.get() != null;
         int messages = 0;
         long bytes = 0;
         byte[] frame;
-        while (messages < FLUSH_MESSAGES && bytes < FLUSH_BYTES && !writing.get() && (frame = unsent.poll()) != null) {
+        while ((closing || (messages < FLUSH_MESSAGES && bytes < FLUSH_BYTES && !writing.get())) && (frame = unsent.poll()) != null) {
             if (broken) {
                 sent(frame.length); // as a failed write would, without the cost of failing each one
                 continue;
