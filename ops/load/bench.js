@@ -37,14 +37,14 @@ const SCALES = {
   full: {
     fanout: { clients: 5000, rate: 20, duration: 60, warmup: 5, procs: 2 },
     saturation: { clients: 1000, rates: '20,50,100,150,200,300,400,600,800,1200', duration: 10, warmup: 5, procs: 2 },
-    idle: { clients: 19000, procs: 4, settleS: 5 },
+    idle: { clients: 19000, procs: 4, settleS: 5, warmupClients: 2000 },
     storm: { clients: 2000, behind: 1000, timeoutS: 120 },
     publish: { batched: 1000000, batch: 1000, batchedConcurrency: 2, single: 30000, singleConcurrency: 16, warmup: 200000 },
   },
   ci: {
     fanout: { clients: 200, rate: 20, duration: 5, warmup: 2, procs: 1 },
     saturation: { clients: 100, rates: '20,100,400', duration: 3, warmup: 1, procs: 1 },
-    idle: { clients: 1000, procs: 2, settleS: 1 },
+    idle: { clients: 1000, procs: 2, settleS: 1, warmupClients: 200 },
     storm: { clients: 100, behind: 100, timeoutS: 60 },
     publish: { batched: 50000, batch: 1000, batchedConcurrency: 2, single: 2000, singleConcurrency: 16, warmup: 10000 },
   },
@@ -86,6 +86,15 @@ async function saturation(srv, p) {
 async function idle(srv, p) {
   const sampler = new ProcSampler(srv.pid);
   await sleep(1000);
+  if (p.warmupClients > 0) {
+    // A first wave that connects, joins and leaves: what the first handshakes cost once (JIT-compiled
+    // code, loaded classes, buffer pools) is then in "before", and "after" − "before" is what the
+    // connections themselves hold. Every server gets the same wave.
+    const w = await startClients(fanoutArgs(srv, { clients: p.warmupClients, 'source-addresses': p.procs, 'connect-concurrency': 100 }), p.procs, log);
+    await closeClients(w);
+    await sleep(p.settleS * 1000);
+    await srv.heapBytes(); // a full GC, so the wave's garbage is not in "before"
+  }
   const heap0 = await srv.heapBytes();
   const rss0 = sampler.read().rssBytes;
   const a = fanoutArgs(srv, { clients: p.clients, 'source-addresses': p.procs, 'connect-concurrency': 100 });
@@ -98,7 +107,7 @@ async function idle(srv, p) {
   const n = clients.opened;
   return {
     scenario: 'idle',
-    params: { clients: p.clients, protocol: srv.protocol },
+    params: { clients: p.clients, warmup_clients: p.warmupClients, protocol: srv.protocol },
     connected: n,
     connect_s: Math.round(clients.connectS * 10) / 10,
     rss_mib_before: mib(rss0),
