@@ -421,6 +421,7 @@ class SlowConsumerStressTest {
     /** A client that reads as fast as it can on its own thread and reports each paced event's latency. */
     static final class FastReader implements AutoCloseable {
         final ReceivedSequences sequences;
+        private final AtomicLong received = new AtomicLong();
         private final WsTestClient client;
         private final Thread thread;
         private volatile boolean stopped;
@@ -438,6 +439,7 @@ class SlowConsumerStressTest {
                     long now = System.nanoTime();
                     if (!"event".equals(f.path("op").asText())) throw new AssertionError("fast client got " + f);
                     sequences.received(ROOM, Offset.parse(f.get("offset").asText()).index());
+                    received.incrementAndGet();
                     JsonNode data = f.get("data");
                     publisher.latency(data.get("phase").asText(), now - data.get("t").asLong());
                 }
@@ -446,8 +448,23 @@ class SlowConsumerStressTest {
             thread.start();
         }
 
-        void awaitAll(List<Long> published) {
-            WsTestClient.eventually(() -> sequences.matches(Map.of(ROOM, published)));
+        /**
+         * Waits until it has every published event, as long as events keep arriving: a long run's flood
+         * (40 readers × 64 MiB) takes longer than any fixed wait, and a stalled reader shows as 20 s
+         * without a single event.
+         */
+        void awaitAll(List<Long> published) throws InterruptedException {
+            long seen = -1, progressAt = System.nanoTime();
+            while (!sequences.matches(Map.of(ROOM, published))) {
+                long now = received.get();
+                if (now != seen) {
+                    seen = now;
+                    progressAt = System.nanoTime();
+                } else if (System.nanoTime() - progressAt > TimeUnit.SECONDS.toNanos(20)) {
+                    throw new AssertionError("a fast reader got no event for 20 s, " + seen + " received");
+                }
+                Thread.sleep(20);
+            }
         }
 
         @Override
