@@ -37,11 +37,12 @@ if (kind === 'rails' || kind === 'legacy') {
 } else if (kind === 'anycable') {
   const { createCable } = await import('@anycable/web')
   const { backoffWithJitter } = await import('@anycable/core')
-  // A real option of the client: its default backoff has no ceiling, and reconnectUntilConnected's
-  // reconnectNow() every 100 ms counts as attempts, so a gateway down for minutes (the crash test)
-  // grew the delay past Node's timer limit, which Node turns into 1 ms: a reconnect loop.
+  // A real option of the client: its default backoff (backoffWithJitter(pingInterval = 3000)) has no
+  // ceiling, and reconnectUntilConnected's reconnectNow() every 100 ms counts as attempts, so a gateway
+  // down for minutes (the crash test) grew the delay past Node's timer limit, which Node turns into
+  // 1 ms: a reconnect loop. The same backoff with a ceiling; the first delays stay the default's.
   cable = createCable(url, { protocol: 'actioncable-v1-ext-json', logLevel: 'error',
-    reconnectStrategy: backoffWithJitter(100, { maxInterval: 2000 }) })
+    reconnectStrategy: backoffWithJitter(3000, { maxInterval: 30000 }) })
   cable.on('connect', ev => print('connect', ev))
   cable.on('disconnect', err => print('disconnect', { reason: err?.reason ?? null }))
   cable.on('close', err => print('close', { reason: err?.reason ?? null, state: cable.state }))

@@ -93,7 +93,7 @@ class AbuseLimitsTest {
             engineIo.abort();
             awaitWelcome(url(g)).abort();
             // a connection refused at authentication (after the upgrade) gives its slot back when it is closed
-            try (WsTestClient bad = WsTestClient.connect(g, "nope")) {
+            try (WsTestClient bad = awaitAdmitted(URI.create(g.ws("/v1/ws?token=nope")), u -> WsTestClient.connect(u, Map.of()))) { // the slot of the connection just aborted frees asynchronously
                 assertThat(bad.nextLine()).startsWith("close 4001");
             }
             awaitWelcome(url(g)).abort();
