@@ -7,14 +7,11 @@ import io.tidings.server.hub.Session;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,8 +34,8 @@ class BatchedMessagesTest {
         try (TestGateway g = new TestGateway(dir, c -> c.slowClientTimeoutMs = 60_000)) {
             String token = TestGateway.token("alice", "teamspaceA");
             Hub hub = g.gateway().hub();
-            try (WsTestClient batched = connect(g, token, "?batch=1&");
-                 WsTestClient plain = connect(g, token, "?")) {
+            try (WsTestClient batched = WsTestClient.connect(g.port(), token, "batch=1");
+                 WsTestClient plain = WsTestClient.connect(g, token)) {
                 for (WsTestClient c : List.of(batched, plain)) {
                     assertThat(json(c.pollText(WsTestClient.WAIT.toMillis())).get("op").asText()).isEqualTo("welcome");
                     c.join(SlowClientTest.ROOM);
@@ -102,10 +99,5 @@ class BatchedMessagesTest {
         } catch (java.io.IOException e) {
             throw new AssertionError("not one JSON object: " + text, e);
         }
-    }
-
-    static WsTestClient connect(TestGateway g, String token, String query) {
-        return WsTestClient.connect(URI.create("ws://127.0.0.1:" + g.port() + "/v1/ws" + query + "token="
-                + URLEncoder.encode(token, StandardCharsets.UTF_8)), Map.of());
     }
 }

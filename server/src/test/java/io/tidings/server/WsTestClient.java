@@ -90,8 +90,13 @@ public final class WsTestClient implements AutoCloseable {
     }
 
     public static WsTestClient connect(int port, String token) {
-        String q = token == null ? "" : "?token=" + URLEncoder.encode(token, StandardCharsets.UTF_8);
-        return new WsTestClient(URI.create("ws://127.0.0.1:" + port + "/v1/ws" + q), Map.of());
+        return connect(port, token, "");
+    }
+
+    /** Connects to the native protocol with {@code ?<params>&token=} ({@code params} e.g. {@code batch=1}, or empty). */
+    public static WsTestClient connect(int port, String token, String params) {
+        String q = (params.isEmpty() ? "" : "&" + params) + (token == null ? "" : "&token=" + URLEncoder.encode(token, StandardCharsets.UTF_8));
+        return new WsTestClient(URI.create("ws://127.0.0.1:" + port + "/v1/ws" + q.replaceFirst("^&", "?")), Map.of());
     }
 
     /**

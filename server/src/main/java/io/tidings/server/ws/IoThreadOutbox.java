@@ -17,8 +17,8 @@ import java.util.function.IntSupplier;
  * I/O thread as one task with a selector wake-up per frame; a fan-out of one event to thousands of
  * sockets was mostly that hand-off (docs/benchmarks.md, "Where the time goes"). Here the
  * dispatcher only queues, and one task per burst sends everything queued for the thread, where
- * Undertow writes without a hand-off. Sends of one connection keep their order (one FIFO queue per
- * thread, and the connection's close goes through it too).
+ * Undertow writes without a hand-off. A connection keeps its own frames in order (its flush is
+ * the one task that sends them, its close frame last).
  *
  * <p>A queued task is a connection's flush (see {@link WebSocketSession}); it answers how many
  * messages it wrote, and one drain writes at most {@link #MESSAGES_PER_DRAIN} before the thread

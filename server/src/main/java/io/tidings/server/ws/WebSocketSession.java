@@ -39,9 +39,9 @@ import java.util.function.BiConsumer;
  * nothing in latency otherwise (smart batching).
  *
  * <p>Thread safety: sends go through the session lock and are written on the channel's I/O thread
- * in order (the close frame too, queued on the same outbox, so it follows the frames queued before
- * it); {@code unsent} has one consumer, the flush on the I/O thread. Inbound messages arrive on the
- * channel's I/O thread one at a time.
+ * in order by the flush, the only consumer of {@code unsent}, which also sends the close frame after
+ * every frame queued before the close. Inbound messages arrive on the channel's I/O thread one at a
+ * time.
  */
 public abstract class WebSocketSession extends Session {
     private static final long FORCE_CLOSE_SECONDS = 3;
@@ -171,9 +171,8 @@ public abstract class WebSocketSession extends Session {
      */
     private int flush() {
         flushQueued.set(false); // a frame queued from now on queues another flush (which may find it gone)
-        // Closing: nothing more will be queued, so hand Undertow everything and the close frame behind it
+        // Closing: nothing more will be queued, so Undertow gets everything and the close frame behind it
         // now; a client that reads again finds the close after its frames, even past the write in flight.
-        boolean closing = closeFrame.get() != null;
         int messages = 0;
         long bytes = 0;
         byte[] frame;
@@ -210,15 +209,15 @@ public abstract class WebSocketSession extends Session {
         if (batch.isEmpty()) return write(first, first.length);
         byte[] message = new byte[size];
         System.arraycopy(first, 0, message, 0, first.length);
-        int at = first.length, frames = first.length;
+        int at = first.length;
         for (byte[] f : batch) {
             message[at++] = '\n';
             System.arraycopy(f, 0, message, at, f.length);
             at += f.length;
-            frames += f.length;
         }
+        int separators = batch.size();
         batch.clear();
-        return write(message, frames);
+        return write(message, size - separators);
     }
 
     /**
