@@ -6,7 +6,7 @@
       every panel and query uses, unique panel ids, grid positions inside the 24 columns and not
       overlapping, every variable a query uses defined. Provisioning files point at the dashboards.
       Alert tests: every alert of ops/prometheus/alerts.yml has a firing and a not-firing case in
-      ops/prometheus/alerts_test.yml. ops/compose.yaml mounts only files that exist.
+      ops/prometheus/alerts_test.yml. ops/compose*.yaml mount only files that exist.
 
   check.py live ROOT PROMETHEUS_URL GATEWAY_URL JOB
       Against a Prometheus that scrapes a gateway under load and loaded ops/prometheus/alerts.yml:
@@ -172,15 +172,14 @@ def check_provisioning(root, dashboards):
 
 
 def check_compose(root):
-    path = os.path.join(root, "ops", "compose.yaml")
-    if not os.path.exists(path):
-        return
-    mounts = re.findall(r"^\s*-\s*(\.{1,2}/[^:\s]+):", open(path).read(), re.M)
-    missing = [m for m in mounts if not os.path.exists(os.path.join(root, "ops", m))]
-    if missing:
-        problem("ops/compose.yaml mounts missing paths: " + ", ".join(missing))
-    else:
-        ok(f"ops/compose.yaml: all {len(mounts)} mounted paths exist")
+    for path in sorted(glob.glob(os.path.join(root, "ops", "compose*.yaml"))):
+        name = os.path.relpath(path, root)
+        mounts = re.findall(r"^\s*-\s*(\.{1,2}/[^:\s]+):", open(path).read(), re.M)
+        missing = [m for m in mounts if not os.path.exists(os.path.join(root, "ops", m))]
+        if missing:
+            problem(f"{name} mounts missing paths: " + ", ".join(missing))
+        else:
+            ok(f"{name}: all {len(mounts)} mounted paths exist")
 
 
 # ----------------------------------------------------------------------------------- alert tests

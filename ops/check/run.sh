@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ops check (run by .ci/run after the tests; takes well under a minute once prometheus is installed):
-#   1. promtool check config / check rules / test rules on ops/prometheus (and ops/compose's config)
+#   1. promtool check config / check rules / test rules on ops/prometheus (and ops/compose's configs)
 #   2. structure of the Grafana dashboards and provisioning, alert-test coverage   (check.py static)
 #   3. a real gateway (the built jar, temp data dir, free port) under a small load: curl publishes
 #      (committed, duplicate, a 401), WebSocket subscribers incl. a slow one, a resume, a forbidden
@@ -55,11 +55,11 @@ wait_http() { # url seconds
 # ---- 1. promtool ---------------------------------------------------------------------------------
 log "promtool"
 promtool check config ops/prometheus/prometheus.yml
-if [ -f ops/compose/prometheus.yml ]; then
-  # the compose config names its rule file by its path inside the container: check it with a copy
-  sed "s#/etc/prometheus/rules/alerts.yml#$root/ops/prometheus/alerts.yml#" ops/compose/prometheus.yml > "$work/compose-prometheus.yml"
+for compose_config in ops/compose/prometheus*.yml; do
+  # the compose configs name their rule file by its path inside the container: check them with a copy
+  sed "s#/etc/prometheus/rules/alerts.yml#$root/ops/prometheus/alerts.yml#" "$compose_config" > "$work/compose-prometheus.yml"
   promtool check config "$work/compose-prometheus.yml"
-fi
+done
 promtool check rules ops/prometheus/alerts.yml
 (cd ops/prometheus && promtool test rules alerts_test.yml)
 
