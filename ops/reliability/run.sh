@@ -3,8 +3,9 @@
 #
 #   ops/reliability/run.sh <scenario>|all [--long] [--seed N] [-Dtidings.reliability.<knob>=<value> ...]
 #
-# Scenarios: crash, disk-full, jitter, slow, fuzz, auth, soak. Each is a JUnit class in
-# server/src/test/java/io/tidings/server/reliability/; `mvn -B verify` runs the short ("ci") version
+# Scenarios: crash, disk-full, jitter, slow, fuzz, auth, soak, cluster. Each is a JUnit class in
+# server/src/test/java/io/tidings/server/reliability/ (cluster: the shipped Kafka settings under broker
+# faults, kafka-testkit/src/test/java/io/tidings/kafka/testkit/); `mvn -B verify` runs the short ("ci") version
 # of every one, --long the on-demand version (more rounds, clients, cases, time). A failing run prints
 # its seed; --seed replays it.
 set -euo pipefail
@@ -18,6 +19,7 @@ declare -A CLASS=(
   [fuzz]=ProtocolFuzzTest
   [auth]=AuthorizationPropertyTest
   [soak]=SoakTest
+  [cluster]=ShippedSettingsFaultTest
 )
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -45,5 +47,5 @@ fi
 # Reports (figures per run) land in server/target/reliability/. The build's default per-test timeout
 # (3 m, src/test/resources/junit-platform.properties) is for CI scale; on-demand runs get 2 h (a later
 # -Djunit.jupiter.execution.timeout.default on the command line wins).
-exec mvn -B -pl server -am verify -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
+exec mvn -B -pl server,kafka-testkit -am verify -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
   -Djunit.jupiter.execution.timeout.default=2h "${props[@]}"
