@@ -27,6 +27,8 @@ import io.tidings.server.ws.WebSocketSettings;
 import io.tidings.server.ws.cable.CableEndpoint;
 import io.tidings.server.ws.cable.CableSettings;
 import io.tidings.server.ws.cable.ChannelRoutes;
+import io.tidings.kafka.KafkaEventLog;
+import io.tidings.kafka.KafkaLogConfig;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogConfig;
 import io.tidings.storage.Retention;
@@ -106,15 +108,10 @@ public final class Gateway implements AutoCloseable {
         CredentialNames credentialNames = new CredentialNames(config.authWebhookCookies, config.authWebhookHeaders);
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
 
-        this.log = EventLog.open(LogConfig.at(config.dataDir.resolve("log"))
-                .withDurability(config.durability)
-                .withRoll(config.rollPeriod)
-                .withRetention(new Retention(config.retentionMaxAgeMs, config.retentionMaxBytes))
-                .withDedupe(config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS)
-                .withMinFreeBytes(config.minFreeBytes));
+        this.log = openLog(config, metrics);
         if (log.tailRepair() != null) LOG.warning("log recovery: " + log.tailRepair().describe());
         this.metrics.bindLog(log);
-        this.metrics.bindDisk(config.dataDir.resolve("log"), config.minFreeBytes, config.retentionMaxBytes, config.retentionMaxAgeMs);
+        this.metrics.bindDisk(logDir(config), config.minFreeBytes, config.retentionMaxBytes, config.retentionMaxAgeMs);
         this.hub = new Hub(log, new HubSettings(config.outboundBufferBytes, config.slowClientTimeoutMs,
                 HubSettings.DEFAULTS.catchUpBatchEvents()), metrics);
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
@@ -265,6 +262,41 @@ public final class Gateway implements AutoCloseable {
         WebSocketSettings socket = new WebSocketSettings(config.maxInboundFrameBytes, config.cablePingIntervalMs, config.idleTimeoutMs, 256);
         return new CableEndpoint(hub, authenticator, new CableSettings(socket, config.pingIntervalMs, channels, config.cableDisconnectFrames,
                 config.cableSessionTtlMs, config.cableMaxRestorableSessions));
+    }
+
+    static final String CHRONICLE = "chronicle";
+    static final String KAFKA = "kafka";
+
+    /**
+     * The embedded Chronicle log on {@code dataDir/log}, or in cluster mode the Kafka log with its
+     * read replica on {@code dataDir/kafka-replica} (docs/cluster.md). Only cluster mode connects out,
+     * and only to {@code kafkaBootstrapServers}.
+     */
+    private static EventLog openLog(GatewayConfig config, Metrics metrics) {
+        switch (config.log) {
+            case CHRONICLE:
+                return EventLog.open(LogConfig.at(logDir(config))
+                        .withDurability(config.durability)
+                        .withRoll(config.rollPeriod)
+                        .withRetention(new Retention(config.retentionMaxAgeMs, config.retentionMaxBytes))
+                        .withDedupe(config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS)
+                        .withMinFreeBytes(config.minFreeBytes));
+            case KAFKA:
+                if (config.kafkaBootstrapServers.isBlank()) {
+                    throw new IllegalArgumentException("log: kafka needs kafkaBootstrapServers");
+                }
+                KafkaEventLog kafka = KafkaEventLog.open(new KafkaLogConfig(config.kafkaBootstrapServers, config.kafkaTopic,
+                        logDir(config), config.kafkaProduceTimeoutMs, config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS),
+                        metrics.clusterListener());
+                metrics.bindCluster(kafka::replicaOffset, kafka::replicaLagEvents);
+                return kafka;
+            default:
+                throw new IllegalArgumentException("log must be chronicle or kafka, not " + config.log);
+        }
+    }
+
+    private static Path logDir(GatewayConfig config) {
+        return config.dataDir.resolve(KAFKA.equals(config.log) ? "kafka-replica" : "log");
     }
 
     public static Gateway start(GatewayConfig config) throws IOException {

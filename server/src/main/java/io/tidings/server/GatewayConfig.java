@@ -44,6 +44,15 @@ public final class GatewayConfig {
     public long minFreeBytes = 64L << 20;
     public long dedupeWindowMs = 5 * 60_000L;
 
+    /** Which log the gateway runs on: {@code chronicle} (embedded, on dataDir) or {@code kafka} (cluster mode, docs/cluster.md). */
+    public String log = "chronicle";
+    /** Cluster mode: {@code host:port,...} of the Kafka brokers (the gateway connects nowhere else). */
+    public String kafkaBootstrapServers = "";
+    /** Cluster mode: the events topic (one partition; replication factor 3, min.insync.replicas 2). */
+    public String kafkaTopic = "tidings-events";
+    /** Cluster mode: a publish Kafka has not committed within this gets 503. */
+    public long kafkaProduceTimeoutMs = 10_000;
+
     /** Largest event (its JSON data) accepted by POST /v1/events. */
     public int maxEventBytes = 64 * 1024;
     /** Largest POST /v1/events body. */

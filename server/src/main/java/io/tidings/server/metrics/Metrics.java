@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -199,6 +200,36 @@ public final class Metrics {
     public void appendedBytes(long bytes) {
         counter("tidings_log_appended_bytes_total",
                 "Approximate bytes of committed event records (data, type, rooms, producer id, record overhead)").increment(bytes);
+    }
+
+    // ---- cluster mode (docs/cluster.md) ----
+    /** Gauges of the node's read replica of the Kafka log: the offset it applied and how far it trails. */
+    public void bindCluster(LongSupplier replicaOffset, LongSupplier replicaLagEvents) {
+        Gauge.builder("tidings_cluster_replica_offset", replicaOffset::getAsLong)
+                .description("Kafka offset of the last record this node's read replica has applied (-1: none)").register(registry);
+        Gauge.builder("tidings_cluster_replica_lag_events", replicaLagEvents::getAsLong)
+                .description("Kafka records committed but not yet applied by this node's read replica (high watermark minus position)")
+                .register(registry);
+    }
+
+    /** Counts and times publishes to Kafka: {@code tidings_cluster_produce_seconds}, {@code tidings_cluster_produce_errors_total}. */
+    public io.tidings.kafka.KafkaEventLog.Listener clusterListener() {
+        Timer produce = Timer.builder("tidings_cluster_produce_seconds")
+                .description("Time from sending a publish to Kafka to its acknowledgement by the in-sync replicas")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(100_000))
+                .maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+        Counter errors = counter("tidings_cluster_produce_errors_total", "Publishes Kafka did not commit (answered 503)");
+        return new io.tidings.kafka.KafkaEventLog.Listener() {
+            @Override
+            public void produced(long nanos) {
+                produce.record(nanos, TimeUnit.NANOSECONDS);
+            }
+
+            @Override
+            public void produceFailed() {
+                errors.increment();
+            }
+        };
     }
 
     public void appendTime(long nanos) {

@@ -1,0 +1,38 @@
+package io.tidings.kafka;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Settings of one node's {@link KafkaEventLog}. Immutable.
+ *
+ * @param bootstrapServers     {@code host:port,...} of the Kafka cluster (the only place the log connects to)
+ * @param topic                the events topic: one partition (created by the operator, see docs/cluster.md)
+ * @param replicaDir           this node's read replica (a Chronicle log rebuilt from Kafka when missing)
+ * @param produceTimeoutMillis how long a publish waits for Kafka's commit before it fails (503)
+ * @param dedupeWindowMillis   how long a producer id is remembered, by event time, in log order
+ * @param dedupeMaxIds         most producer ids remembered at once
+ */
+public record KafkaLogConfig(String bootstrapServers, String topic, Path replicaDir, long produceTimeoutMillis,
+                             long dedupeWindowMillis, int dedupeMaxIds) {
+
+    public static final long DEFAULT_PRODUCE_TIMEOUT_MILLIS = 10_000;
+
+    public KafkaLogConfig {
+        Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(replicaDir, "replicaDir");
+        if (bootstrapServers.isBlank()) throw new IllegalArgumentException("kafkaBootstrapServers is empty");
+        if (topic.isBlank()) throw new IllegalArgumentException("kafkaTopic is empty");
+        if (produceTimeoutMillis < 1) throw new IllegalArgumentException("kafkaProduceTimeoutMillis must be >= 1");
+    }
+
+    public static KafkaLogConfig of(String bootstrapServers, String topic, Path replicaDir) {
+        return new KafkaLogConfig(bootstrapServers, topic, replicaDir, DEFAULT_PRODUCE_TIMEOUT_MILLIS,
+                io.tidings.storage.LogConfig.DEFAULT_DEDUPE_WINDOW_MILLIS, io.tidings.storage.LogConfig.DEFAULT_DEDUPE_MAX_IDS);
+    }
+
+    public KafkaLogConfig withProduceTimeoutMillis(long v) {
+        return new KafkaLogConfig(bootstrapServers, topic, replicaDir, v, dedupeWindowMillis, dedupeMaxIds);
+    }
+}
