@@ -12,7 +12,7 @@
 #                                             # brokers: acks=all, idempotent, one RF3 partition
 #
 # Environment: TIDINGS_CLUSTER_DIR (default target/cluster under the repository: configs, data, logs,
-# pid files), TIDINGS_CLUSTER_TOPIC (default tidings), KAFKA_HEAP (default -Xmx512m per broker),
+# pid files), TIDINGS_CLUSTER_TOPIC (default tidings-events, the gateway's default kafkaTopic), KAFKA_HEAP (default -Xmx512m per broker),
 # TIDINGS_JAVA_OPTS (gateways, default -Xmx256m). Ports are picked free at start and written to
 # $TIDINGS_CLUSTER_DIR/cluster.env (BOOTSTRAP=..., GATEWAYS=...).
 #
@@ -21,7 +21,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 dir="${TIDINGS_CLUSTER_DIR:-$root/target/cluster}"
-topic="${TIDINGS_CLUSTER_TOPIC:-tidings}"
+topic="${TIDINGS_CLUSTER_TOPIC:-tidings-events}"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 brokers=3
 log() { printf '%s\n' "cluster: $*" >&2; }
