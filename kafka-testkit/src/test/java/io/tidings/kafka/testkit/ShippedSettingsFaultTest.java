@@ -57,12 +57,8 @@ class ShippedSettingsFaultTest {
     @Test
     void killingThePartitionLeaderUnderLoadLosesAndDuplicatesNothingAcknowledged() throws Exception {
         String topic = "leader-kill";
-        kafka.createTopic(topic, 3, 2);
-        kafka.awaitInSync(topic, 0);
         List<Long> resumedAfterMs = new ArrayList<>();
-        try (Load load = new Load(topic)) {
-            load.start();
-            load.awaitAcked(2_000);
+        try (Load load = Load.onNewTopic(topic, 2_000)) {
             for (int round = 0; round < ROUNDS; round++) {
                 int leader = kafka.leaderOf(topic, 0);
                 long killedAt = System.nanoTime();
@@ -84,12 +80,8 @@ class ShippedSettingsFaultTest {
     @Test
     void withABrokerMajorityDownNothingIsAcknowledgedAndEverythingResumesWhenTheyReturn() throws Exception {
         String topic = "majority-down";
-        kafka.createTopic(topic, 3, 2);
-        kafka.awaitInSync(topic, 0);
         List<String> rounds = new ArrayList<>();
-        try (Load load = new Load(topic)) {
-            load.start();
-            load.awaitAcked(1_000);
+        try (Load load = Load.onNewTopic(topic, 1_000)) {
             for (int round = 0; round < ROUNDS; round++) {
                 int leader = kafka.leaderOf(topic, 0);
                 List<Integer> stopped = kafka.nodeIds().stream().filter(id -> id != leader).toList();
@@ -187,8 +179,14 @@ class ShippedSettingsFaultTest {
             thread = new Thread(this::run, "load-" + topic);
         }
 
-        void start() {
-            thread.start();
+        /** Creates the topic with the shipped settings and loads it until {@code warmUp} records are acknowledged. */
+        static Load onNewTopic(String topic, int warmUp) throws InterruptedException {
+            kafka.createTopic(topic, 3, 2);
+            kafka.awaitInSync(topic, 0);
+            Load load = new Load(topic);
+            load.thread.start();
+            load.awaitAcked(warmUp);
+            return load;
         }
 
         private void run() {

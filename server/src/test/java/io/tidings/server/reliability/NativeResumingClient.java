@@ -32,12 +32,12 @@ final class NativeResumingClient implements Runnable {
     volatile long lastFrameMillis;
     volatile boolean subscribed;   // every room was live once
     volatile String failure;
-    private final int port;
+    private final java.util.function.IntSupplier port; // asked on every (re)connect: a cluster test moves clients to a surviving node
     private final String token;
     private final List<String> rooms;
     private volatile boolean stopped;
 
-    NativeResumingClient(String name, int port, String token, String epoch, List<String> rooms) {
+    NativeResumingClient(String name, java.util.function.IntSupplier port, String token, String epoch, List<String> rooms) {
         this.name = name;
         this.port = port;
         this.token = token;
@@ -60,7 +60,7 @@ final class NativeResumingClient implements Runnable {
         while (!stopped && failure == null) {
             WsTestClient c;
             try {
-                c = WsTestClient.connect(port, token);
+                c = WsTestClient.connect(port.getAsInt(), token);
             } catch (IllegalStateException e) { // the connection or the upgrade was cut
                 failedConnects.incrementAndGet();
                 pause(50);

@@ -73,7 +73,7 @@ class NetworkJitterTest {
             ExecutorService pool = Executors.newCachedThreadPool();
             List<NativeResumingClient> natives = new ArrayList<>();
             for (int i = 0; i < nativeCount; i++) {
-                NativeResumingClient c = new NativeResumingClient("native-" + i, proxy.port(), token, epoch, pickRooms(random, roomNames));
+                NativeResumingClient c = new NativeResumingClient("native-" + i, proxy::port, token, epoch, pickRooms(random, roomNames));
                 natives.add(c);
                 pool.submit(c);
             }
