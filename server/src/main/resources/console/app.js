@@ -242,14 +242,14 @@ const replay = {
   async show(q) {
     const list = $('replay-events');
     const items = [];
-    q.set('limit', String(REPLAY_PAGE));
-    let last = null;
+    q.set('limit', String(REPLAY_PAGE + 1)); // one more tells whether there is a next page
+    const offsets = [];
     const started = performance.now();
     try {
-      await readNdjson(await api('/v1/events?' + q), (e) => { items.push(eventItem(e)); last = e.offset; });
+      await readNdjson(await api('/v1/events?' + q), (e) => { if (items.length < REPLAY_PAGE) items.push(eventItem(e)); offsets.push(e.offset); });
     } catch (e) { $('replay-status').textContent = 'error: ' + e.message; return; }
     list.replaceChildren(...items);
-    this.next = items.length === REPLAY_PAGE ? last : null;
+    this.next = offsets.length > REPLAY_PAGE ? offsets[REPLAY_PAGE - 1] : null;
     this.query = q;
     const ms = Math.round(performance.now() - started);
     $('replay-status').textContent = `page ${this.pages.length}: ${items.length} events` + (this.next ? '' : ' (end)') + ` in ${ms} ms`;
