@@ -174,7 +174,7 @@ async function publish(body) {
       await page.click('#replay-next');
       await page.waitForFunction((n) => document.getElementById('replay-status').textContent.startsWith(`page ${n}:`), {}, pages + 1);
     }
-    check(seen.size === cfg.bigCount, `paged through ${seen.size} events, expected ${cfg.bigCount}`);
+    check(seen.size === cfg.bigCount && pages === cfg.bigCount / 100, `paged through ${seen.size} events in ${pages} pages, expected ${cfg.bigCount}`);
     times.sort((a, b) => a - b);
     ok(`pages=${pages} events=${seen.size} pageMsMedian=${times[times.length >> 1]} pageMsMax=${times[times.length - 1]}`);
 
