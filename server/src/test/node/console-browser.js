@@ -1,7 +1,7 @@
 // Drives the web console in Debian's headless Chromium (puppeteer-core, no downloaded browser).
 // Args: <gateway base URL> <config JSON>. Prints "ok <case> …" per case and "done"; on a failure
 // prints "fail <case>: …" and exits 1. Screenshots go to config.screenshots.
-const puppeteer = require('puppeteer-core');
+const chromium = require('./chromium');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -38,15 +38,10 @@ async function publish(body) {
 }
 
 (async () => {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidings-chromium-'));
   const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'tidings-downloads-'));
   fs.mkdirSync(cfg.screenshots, { recursive: true });
-  const browser = await puppeteer.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`],
-  });
+  const chrome = await chromium.launch();
+  const browser = chrome.browser;
   const offsite = [];
   let dialogs = 0;
   const watch = (page) => {
@@ -266,8 +261,7 @@ async function publish(body) {
   } catch (e) {
     fail(e.stack || String(e));
   } finally {
-    await browser.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    await chrome.close();
     fs.rmSync(downloads, { recursive: true, force: true });
   }
 })();

@@ -8,7 +8,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const puppeteer = require('puppeteer-core');
+const chromium = require('./chromium');
 
 const [base, secret, auditKey, total, perProcess = '5000'] = process.argv.slice(2);
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -36,12 +36,8 @@ function token(sub) {
   const t0 = Date.now();
   await Promise.all(ready);
   const connectSeconds = (Date.now() - t0) / 1000;
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidings-chromium-'));
-  const browser = await puppeteer.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`],
-  });
+  const chrome = await chromium.launch();
+  const browser = chrome.browser;
   const result = { clients: Number(total), connectSeconds };
   try {
     const page = await browser.newPage();
@@ -77,7 +73,7 @@ function token(sub) {
     await page.screenshot({ path: path.join(dir, 'connections-load.png') });
     result.screenshot = path.join(dir, 'connections-load.png');
   } finally {
-    await browser.close();
+    await chrome.close();
     for (const c of children) c.kill('SIGKILL');
   }
   console.log(JSON.stringify(result));
