@@ -134,12 +134,19 @@ public final class Gateway implements AutoCloseable {
                     exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_004);
                     exchange.getResponseSender().send(metrics.scrape());
                 });
+        if (config.consoleEnabled) {
+            routes.addPrefixPath(io.tidings.server.console.ConsoleHandler.PATH, new io.tidings.server.console.ConsoleHandler(
+                    new io.tidings.server.console.ConsoleApi(log, hub, metrics, apiAuth, java.util.Map.of(
+                            "retentionMaxAgeMs", config.retentionMaxAgeMs, "retentionMaxBytes", config.retentionMaxBytes,
+                            "minFreeBytes", config.minFreeBytes, "outboundBufferBytes", config.outboundBufferBytes,
+                            "slowClientTimeoutMs", config.slowClientTimeoutMs))));
+        }
         if (!config.cablePath.isEmpty()) {
             routes.addExactPath(config.cablePath, new UpgradeGate("actioncable", authenticator, credentialNames, guard, metrics, true,
                     cableEndpoint(config, cableChannels).handler()));
         }
         HttpHandler timed = new HttpMetricsHandler(routes, metrics,
-                List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", config.cablePath, config.socketIoPath));
+                List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", "/console", config.cablePath, config.socketIoPath));
         this.tls = tlsIdentity(config);
         Undertow.Builder builder = Undertow.builder();
         if (tls == null) builder.addHttpListener(config.port, config.host);

@@ -86,6 +86,9 @@ public final class GatewayConfig {
     /** A WebSocket that sent nothing (not even a pong) for this long is closed. */
     public long idleTimeoutMs = 60_000;
 
+    /** Serve the web console under /console/ (docs/operations.md, "Console"); false answers 404 there. */
+    public boolean consoleEnabled = true;
+
     /** Path of the ActionCable endpoint (docs/protocol.md, "ActionCable"); empty disables it. */
     public String cablePath = "/cable";
     /** ActionCable {@code {"type":"ping"}} interval; clients reconnect after 6 s without one. */

@@ -70,11 +70,17 @@ public final class NodeScript implements AutoCloseable {
 
     /** The next stdout line that starts with {@code prefix}, skipping others. */
     public String awaitLine(String prefix, long seconds) throws InterruptedException {
+        return awaitLineOrFail(prefix, null, seconds);
+    }
+
+    /** Like {@link #awaitLine}, but a line starting with {@code failure} (if not null) fails the test with that line. */
+    public String awaitLineOrFail(String prefix, String failure, long seconds) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (true) {
             long left = deadline - System.nanoTime();
             String line = lines.poll(Math.max(left, 0), TimeUnit.NANOSECONDS);
             if (line == null) throw new AssertionError("no line starting with '" + prefix + "' within " + seconds + " s");
+            if (failure != null && line.startsWith(failure)) throw new AssertionError(line);
             if (line.startsWith(prefix)) return line;
         }
     }

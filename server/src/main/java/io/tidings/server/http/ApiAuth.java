@@ -28,7 +28,7 @@ public final class ApiAuth {
     }
 
     /** The request's key, which has {@code scope}; 401 without a known key, 403 if it lacks the scope, 429 if the address is blocked. */
-    ApiKeys.ApiKey require(HttpServerExchange exchange, ApiKeys.Scope scope) throws ApiError {
+    public ApiKeys.ApiKey require(HttpServerExchange exchange, ApiKeys.Scope scope) throws ApiError {
         String ip = addresses.of(exchange);
         long blocked = limits.blockedSeconds(ip);
         if (blocked > 0) throw ApiError.tooManyRequests(ConnectionLimits.Refusal.BLOCKED.message, blocked);

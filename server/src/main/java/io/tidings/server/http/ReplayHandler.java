@@ -21,7 +21,7 @@ import java.util.Deque;
 import java.util.Map;
 
 /**
- * {@code GET /v1/events?room=R&after=OFFSET|from=ISO&to=ISO&limit=N}: audit replay as NDJSON.
+ * {@code GET /v1/events?room=R&after=OFFSET|from=ISO&to=ISO&type=T&limit=N}: audit replay as NDJSON.
  * Streams from a log cursor straight to the response, so memory stays bounded whatever the range.
  * A room includes its sub-rooms. {@code after} older than retention answers 410 with the first
  * available offset rather than a silently shortened history. A key limited to room prefixes reads
@@ -46,7 +46,7 @@ public final class ReplayHandler implements HttpHandler {
             return;
         }
         Cursor cursor;
-        String room;
+        String room, type;
         long to, limit;
         ApiKeys.ApiKey key;
         try {
@@ -59,6 +59,7 @@ public final class ReplayHandler implements HttpHandler {
                 throw new ApiError(403, "forbidden", "key '" + key.name() + "' may not read room " + room);
             }
             metrics.apiKeyUsed(key.name(), "audit");
+            type = param(q, "type");
             String after = param(q, "after"), from = param(q, "from");
             if (after != null && from != null) throw ApiError.badRequest("give after or from, not both");
             to = param(q, "to") == null ? Long.MAX_VALUE : time(param(q, "to"), "to");
@@ -92,6 +93,7 @@ public final class ReplayHandler implements HttpHandler {
             for (Event e = cursor.next(); e != null && sent < limit && e.timeMillis() < to; e = cursor.next()) {
                 if (room != null && !Rooms.anyWithin(e.rooms(), room)) continue;
                 if (!key.allowsAny(e.rooms())) continue;
+                if (type != null && !type.equals(e.type())) continue;
                 out.write(key.restricted() ? EventJson.ndjsonLine(e, key::allowsRoom) : EventJson.ndjsonLine(e));
                 sent++;
             }

@@ -61,6 +61,9 @@ public abstract class Session {
     private final Frames catchUpFrames = new Frames();
     private long lastDeliveredTimeMillis;
     private volatile long closeAtMillis = Long.MAX_VALUE;
+    private static final AtomicLong IDS = new AtomicLong();
+    private final long id = IDS.incrementAndGet();
+    private final long connectedAtMillis = System.currentTimeMillis();
 
     void attach(Hub hub) {
         this.hub = hub;
@@ -86,6 +89,33 @@ public abstract class Session {
 
     /** The protocol's metric label: native, socketio, actioncable. */
     public abstract String protocol();
+
+    /** The authenticated subject, or "" before authentication. */
+    public String subject() {
+        return "";
+    }
+
+    /** The client's address as the socket sees it, or "" if unknown. */
+    public String remoteAddress() {
+        return "";
+    }
+
+    /** What an operator sees of this session (docs/protocol.md, "Console"): a consistent snapshot. */
+    public final synchronized SessionView view() {
+        List<String> rooms = new java.util.ArrayList<>(subscriptions.size());
+        long position = Long.MAX_VALUE;
+        for (Subscription s : subscriptions.values()) {
+            rooms.add(s.room);
+            position = Math.min(position, s.position);
+        }
+        return new SessionView(id, protocol(), subject(), remoteAddress(), connectedAtMillis, rooms,
+                rooms.isEmpty() ? -1 : position, queuedBytes.get());
+    }
+
+    /** An operator closes this session (the console's disconnect): the protocol's close for {@code reason}. Any thread. */
+    public final void disconnect(CloseReason reason) {
+        close(reason);
+    }
 
     /** Called about once a second by the hub: heartbeats, idle checks. */
     protected void tick(long nowNanos) {}

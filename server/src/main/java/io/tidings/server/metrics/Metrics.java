@@ -447,4 +447,29 @@ public final class Metrics {
     public String scrape() {
         return registry.scrape();
     }
+
+    /**
+     * The current value of meter {@code name} summed over its series (0 if it has none): the
+     * figure /metrics shows, read from the same meters (the console's overview uses it).
+     */
+    public double sum(String name) {
+        double total = 0;
+        for (io.micrometer.core.instrument.Meter m : registry.find(name).meters()) total += value(m);
+        return total;
+    }
+
+    /** The current value of meter {@code name} per value of its label {@code tag}, summed over the other labels. */
+    public java.util.Map<String, Double> sumBy(String name, String tag) {
+        java.util.Map<String, Double> by = new java.util.TreeMap<>();
+        for (io.micrometer.core.instrument.Meter m : registry.find(name).meters()) {
+            String v = m.getId().getTag(tag);
+            if (v != null) by.merge(v, value(m), Double::sum);
+        }
+        return by;
+    }
+
+    private static double value(io.micrometer.core.instrument.Meter m) {
+        for (io.micrometer.core.instrument.Measurement x : m.measure()) return x.getValue();
+        return 0;
+    }
 }

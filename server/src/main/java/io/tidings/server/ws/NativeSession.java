@@ -204,4 +204,9 @@ final class NativeSession extends WebSocketSession {
     protected int closeCode(CloseReason.Kind kind) {
         return NativeCloseCodes.of(kind);
     }
+
+    @Override
+    public String subject() {
+        return principal.subject();
+    }
 }

@@ -143,6 +143,7 @@ public abstract class WebSocketSession extends Session {
         WebSockets.sendPing(ByteBuffer.allocate(0), channel, null);
     }
 
+    @Override
     public final String remoteAddress() {
         return String.valueOf(channel.getSourceAddress());
     }

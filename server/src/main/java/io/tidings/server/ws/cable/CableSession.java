@@ -95,10 +95,6 @@ final class CableSession extends WebSocketSession {
         this.socketPingIntervalNanos = settings.socketPingIntervalMs() * 1_000_000L;
     }
 
-    String subject() {
-        return principal.subject();
-    }
-
     /** Sends the welcome (restoring session {@code restoreSid} if it can) and starts receiving commands. */
     void welcome(String restoreSid) {
         StringBuilder w = new StringBuilder("{\"type\":\"welcome\"");
@@ -403,5 +399,10 @@ final class CableSession extends WebSocketSession {
     @Override
     public String toString() {
         return "CableSession[" + principal.subject() + (extended ? ", sid " + sid : "") + ", " + remoteAddress() + "]";
+    }
+
+    @Override
+    public String subject() {
+        return principal.subject();
     }
 }

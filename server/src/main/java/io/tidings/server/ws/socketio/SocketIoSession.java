@@ -90,7 +90,7 @@ final class SocketIoSession extends WebSocketSession {
     private volatile State state = State.AWAITING_CONNECT;
     private volatile String pid;
     private String sid;
-    private Principal principal;
+    private volatile Principal principal; // volatile: the console reads the subject from other threads
     /** A CONNECT is waiting for authentication (or for a restore's authorization). I/O thread only. */
     private boolean connecting;
     /** The session's rooms in join order, each with the offset it was joined at. I/O thread only. */
@@ -565,5 +565,10 @@ final class SocketIoSession extends WebSocketSession {
             sendText("42[\"credentialError\",{\"message\":" + Json.quote(reason.message()) + ",\"code\":\"token_expired\"}]");
         }
         super.close(reason);
+    }
+
+    @Override
+    public String subject() {
+        return principal == null ? "" : principal.subject();
     }
 }
