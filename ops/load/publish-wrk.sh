@@ -14,7 +14,7 @@ tick=$(getconf CLK_TCK)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
-wait_port() { for _ in $(seq 200); do p=$(sed -n "s|$2|\1|p" "$1" | head -1); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done; echo "no port in $1" >&2; return 1; }
+wait_port() { for _ in $(seq 200); do p=$(sed -n "s|$2|\1|p" "$1" 2>/dev/null | head -1); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done; echo "no port in $1" >&2; return 1; }
 measure() { # name pid port key
   wrk -t2 -c"$conns" -d5s -s "$root/ops/load/publish-single.lua" "http://127.0.0.1:$3" -- "$4" > "$run/$1-warmup.txt"
   local c0 c1; c0=$(cpu "$2"); local load; load=$(cut -d' ' -f1-3 /proc/loadavg)
