@@ -124,7 +124,7 @@ public final class Gateway implements AutoCloseable {
                 .addPrefixPath(config.socketIoPath, new UpgradeGate(io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL, authenticator, credentialNames, guard, metrics, false, socketIo))
                 .addExactPath("/v1/events", byMethod(
                         new PublishHandler(log, apiAuth, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes,
-                                config.bodyReadTimeoutMs, metrics),
+                                config.bodyReadTimeoutMs, metrics, config.durability == io.tidings.storage.Durability.PROCESS_CRASH),
                         new ReplayHandler(log, apiAuth, metrics)))
                 .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, guard, metrics, true,
                         Handlers.websocket(new NativeEndpoint(hub, authenticator, ws))))

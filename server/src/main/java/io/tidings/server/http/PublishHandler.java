@@ -12,15 +12,18 @@ import io.undertow.util.Headers;
 import org.xnio.IoUtils;
 import org.xnio.XnioExecutor;
 
-import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@code POST /v1/events}: validates the whole body, appends it, and answers only once every event
  * is committed, with the offsets in order. A key limited to room prefixes may only publish events
- * whose rooms all lie within them (403 and nothing appended otherwise). Runs on a worker thread
- * (appends may wait for msync).
+ * whose rooms all lie within them (403 and nothing appended otherwise). The body is read without
+ * blocking on the I/O thread; a small body whose append does not wait for msync is parsed, appended
+ * and answered there (no worker-thread hop: a single-event publish costs a fraction of the hop),
+ * anything else on a worker thread.
+ *
+ * <p>Thread safety: stateless per request; the parser and the log are thread-safe.
  */
 public final class PublishHandler implements HttpHandler {
     private final EventLog log;
@@ -29,9 +32,18 @@ public final class PublishHandler implements HttpHandler {
     private final int maxBodyBytes;
     private final long bodyReadTimeoutMs;
     private final Metrics metrics;
+    private final boolean appendsOnIoThread;
 
+    /** Bodies up to this size are parsed and appended on the I/O thread when the append does not wait for msync. */
+    static final int INLINE_BODY_BYTES = 16 * 1024;
+
+    /**
+     * @param appendsOnIoThread whether an append returns without waiting on the disk (durability
+     *                          {@code process_crash}): then a small body is appended on the I/O thread
+     */
     public PublishHandler(EventLog log, ApiAuth auth, int maxEventBytes, int maxBatchEvents, int maxBodyBytes,
-                          long bodyReadTimeoutMs, Metrics metrics) {
+                          long bodyReadTimeoutMs, Metrics metrics, boolean appendsOnIoThread) {
+        this.appendsOnIoThread = appendsOnIoThread;
         this.bodyReadTimeoutMs = bodyReadTimeoutMs;
         this.metrics = metrics;
         this.log = log;
@@ -42,16 +54,34 @@ public final class PublishHandler implements HttpHandler {
 
     @Override
     public void handleRequest(HttpServerExchange exchange) {
-        if (exchange.isInIoThread()) {
-            exchange.dispatch(this);
-            return;
-        }
         try {
             ApiKeys.ApiKey key = auth.require(exchange, ApiKeys.Scope.PUBLISH);
             long declared = exchange.getRequestContentLength();
             if (declared > maxBodyBytes) throw tooLarge();
-            exchange.startBlocking();
-            byte[] body = readBody(exchange);
+            // the body is read without blocking on the I/O thread; a body still incomplete after
+            // bodyReadTimeoutMs has its connection closed, so a client that never finishes holds nothing
+            XnioExecutor.Key deadline = exchange.getIoThread().executeAfter(
+                    () -> IoUtils.safeClose(exchange.getConnection()), bodyReadTimeoutMs, TimeUnit.MILLISECONDS);
+            exchange.setMaxEntitySize(maxBodyBytes);
+            exchange.getRequestReceiver().receiveFullBytes((ex, body) -> {
+                deadline.remove();
+                // an append that does not wait for msync is answered right here (no worker-thread hop);
+                // one that waits, or a large body, goes to a worker thread
+                if (appendsOnIoThread && body.length <= INLINE_BODY_BYTES) publish(ex, key, body);
+                else ex.dispatch(() -> publish(ex, key, body));
+            }, (ex, e) -> {
+                deadline.remove();
+                rejectAndClose(ex, e instanceof io.undertow.server.RequestTooBigException ? tooLarge()
+                        : new ApiError(400, "bad_request", "could not read the body: " + e.getMessage()));
+            });
+        } catch (ApiError e) {
+            rejectAndClose(exchange, e);
+        }
+    }
+
+    private void publish(HttpServerExchange exchange, ApiKeys.ApiKey key, byte[] body) {
+        try {
+            if (body.length > maxBodyBytes) throw tooLarge();
             boolean[] single = new boolean[1];
             List<NewEvent> events = parser.parse(body, single);
             if (key.restricted()) {
@@ -87,8 +117,6 @@ public final class PublishHandler implements HttpHandler {
             exchange.getResponseSender().send(answer(appended, single[0]));
         } catch (ApiError e) {
             rejectAndClose(exchange, e);
-        } catch (IOException e) {
-            rejectAndClose(exchange, new ApiError(400, "bad_request", "could not read the body: " + e.getMessage()));
         }
     }
 
@@ -112,24 +140,6 @@ public final class PublishHandler implements HttpHandler {
         for (String room : e.rooms()) n += 2 + room.length();
         if (e.producerId() != null) n += e.producerId().length();
         return n;
-    }
-
-    /**
-     * Reads the whole body on this worker thread. A body still incomplete after
-     * {@code bodyReadTimeoutMs} has its connection closed (the read then fails): a client that never
-     * finishes its body cannot hold a worker thread.
-     */
-    private byte[] readBody(HttpServerExchange exchange) throws IOException, ApiError {
-        XnioExecutor.Key deadline = exchange.getIoThread().executeAfter(
-                () -> IoUtils.safeClose(exchange.getConnection()), bodyReadTimeoutMs, TimeUnit.MILLISECONDS);
-        byte[] body;
-        try {
-            body = exchange.getInputStream().readNBytes(maxBodyBytes + 1);
-        } finally {
-            deadline.remove();
-        }
-        if (body.length > maxBodyBytes) throw tooLarge();
-        return body;
     }
 
     private ApiError tooLarge() {
