@@ -124,7 +124,7 @@ public final class Gateway implements AutoCloseable {
                 .addPrefixPath(config.socketIoPath, new UpgradeGate(io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL, authenticator, credentialNames, guard, metrics, false, socketIo))
                 .addExactPath("/v1/events", byMethod(
                         new PublishHandler(log, apiAuth, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes,
-                                config.bodyReadTimeoutMs, metrics, config.durability == io.tidings.storage.Durability.PROCESS_CRASH),
+                                config.bodyReadTimeoutMs, metrics, appendsWithoutWaiting(config)),
                         new ReplayHandler(log, apiAuth, metrics)))
                 .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, guard, metrics, true,
                         Handlers.websocket(new NativeEndpoint(hub, authenticator, ws))))
@@ -279,6 +279,14 @@ public final class Gateway implements AutoCloseable {
      * read replica on {@code dataDir/kafka-replica} (docs/cluster.md). Only cluster mode connects out,
      * and only to {@code kafkaBootstrapServers}.
      */
+    /**
+     * True when an append never waits on a disk flush or the network (the embedded log under
+     * process_crash durability): only then may a small publish be answered on the I/O thread.
+     */
+    private static boolean appendsWithoutWaiting(GatewayConfig config) {
+        return CHRONICLE.equals(config.log) && config.durability == io.tidings.storage.Durability.PROCESS_CRASH;
+    }
+
     private static EventLog openLog(GatewayConfig config, Metrics metrics) {
         switch (config.log) {
             case CHRONICLE:
