@@ -178,11 +178,6 @@ public final class KafkaEventLog implements EventLog {
     }
 
     @Override
-    public Appended append(NewEvent event) {
-        return append(List.of(event)).get(0);
-    }
-
-    @Override
     public List<Appended> append(List<NewEvent> events) {
         if (events.isEmpty()) return new ArrayList<>();
         if (closed) throw new LogUnavailableException("log is closed");

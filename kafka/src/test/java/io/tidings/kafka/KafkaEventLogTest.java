@@ -22,7 +22,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
@@ -40,7 +39,6 @@ import org.junit.jupiter.api.io.TempDir;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class KafkaEventLogTest {
     private static KafkaTestCluster kafka;
-    private static final AtomicInteger TOPICS = new AtomicInteger();
 
     @TempDir
     Path dir;
@@ -53,12 +51,6 @@ class KafkaEventLogTest {
     @AfterAll
     static void stopKafka() {
         if (kafka != null) kafka.close();
-    }
-
-    private static String newTopic() {
-        String topic = "events-" + TOPICS.incrementAndGet();
-        kafka.createTopic(topic, 3, 2);
-        return topic;
     }
 
     private KafkaEventLog node(String topic, String name) {
@@ -88,7 +80,7 @@ class KafkaEventLogTest {
     @Test
     @Order(1)
     void everyNodeHoldsEveryEventInOneOrderWithTheSameOffsets() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("events");
         try (KafkaEventLog a = node(topic, "a"); KafkaEventLog b = node(topic, "b")) {
             assertThat(a.epoch()).isEqualTo(b.epoch());
             ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -124,7 +116,7 @@ class KafkaEventLogTest {
     @Test
     @Order(2)
     void aClientResumesOnAnotherNodeFromAnOffsetTheFirstGaveIt() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("events");
         try (KafkaEventLog a = node(topic, "a"); KafkaEventLog b = node(topic, "b")) {
             List<Appended> first = a.append(List.of(event("r", "1", null), event("r", "2", null), event("r", "3", null)));
             Offset got = first.get(1).offset();
@@ -149,7 +141,7 @@ class KafkaEventLogTest {
     @Test
     @Order(3)
     void theSameProducerIdOnTwoNodesAtOnceIsOneEventWithOneOffset() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("events");
         try (KafkaEventLog a = node(topic, "a"); KafkaEventLog b = node(topic, "b")) {
             ExecutorService pool = Executors.newFixedThreadPool(8);
             for (int round = 0; round < 20; round++) {
@@ -176,7 +168,7 @@ class KafkaEventLogTest {
     @Test
     @Order(4)
     void auditReplayByTimeAnswersTheSameOnTwoNodes() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("events");
         try (KafkaEventLog a = node(topic, "a"); KafkaEventLog b = node(topic, "b")) {
             for (int i = 0; i < 5; i++) a.append(event("r", "early" + i, null));
             Thread.sleep(50);
@@ -195,7 +187,7 @@ class KafkaEventLogTest {
     @Test
     @Order(5)
     void twoThousandResumingCursorsOpenNoKafkaConsumer() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("events");
         try (KafkaEventLog a = node(topic, "a")) {
             List<NewEvent> batch = new ArrayList<>();
             for (int i = 0; i < 100; i++) batch.add(event("r", "e" + i, null));
@@ -215,7 +207,7 @@ class KafkaEventLogTest {
     @Test
     @Order(6)
     void anOffsetBelowKafkasLogStartIsBeforeRetention() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("events");
         Offset old;
         try (KafkaEventLog a = node(topic, "a")) {
             old = a.append(event("r", "0", null)).offset();
@@ -237,7 +229,7 @@ class KafkaEventLogTest {
     @Test
     @Order(7)
     void aRecreatedTopicIsAnotherEpoch() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("events");
         Offset old;
         try (KafkaEventLog a = node(topic, "a")) {
             old = a.append(event("r", "before", null)).offset();
@@ -255,7 +247,7 @@ class KafkaEventLogTest {
     @Test
     @Order(8)
     void anAckedEventSurvivesItsLeaderAndAnUncommittablePublishFailsWhole() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("events");
         kafka.awaitInSync(topic, 0);
         KafkaLogConfig config = KafkaLogConfig.of(kafka.bootstrapServers(), topic, dir.resolve("a")).withProduceTimeoutMillis(4_000);
         try (KafkaEventLog a = KafkaEventLog.open(config)) {

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterGatewayTest {
     private static KafkaTestCluster kafka;
-    private static final AtomicInteger TOPICS = new AtomicInteger();
 
     @TempDir
     Path dir;
@@ -42,12 +40,6 @@ class ClusterGatewayTest {
         if (kafka != null) kafka.close();
     }
 
-    private static String newTopic() {
-        String topic = "gateway-events-" + TOPICS.incrementAndGet();
-        kafka.createTopic(topic, 3, 2);
-        return topic;
-    }
-
     private TestGateway node(String topic, String name) {
         return new TestGateway(dir.resolve(name), c -> {
             c.log = "kafka";
@@ -58,7 +50,7 @@ class ClusterGatewayTest {
 
     @Test
     void aNativeClientResumesOnNodeBFromAnOffsetNodeAGaveIt() {
-        String topic = newTopic();
+        String topic = kafka.newTopic("gateway-events");
         try (TestGateway a = node(topic, "a"); TestGateway b = node(topic, "b")) {
             String seen;
             try (WsTestClient c = WsTestClient.welcomed(a, TOKEN)) {
@@ -86,7 +78,7 @@ class ClusterGatewayTest {
 
     @Test
     void theSameIdPublishedToTwoNodesAtOnceIsOneEventAndBothAnswersNameItsOffset() throws Exception {
-        String topic = newTopic();
+        String topic = kafka.newTopic("gateway-events");
         try (TestGateway a = node(topic, "a"); TestGateway b = node(topic, "b")) {
             for (int round = 0; round < 10; round++) {
                 String body = "{\"id\":\"invoice-" + round + "\",\"room\":\"teamspaceA\",\"type\":\"t\",\"data\":" + round + "}";
@@ -107,7 +99,7 @@ class ClusterGatewayTest {
 
     @Test
     void eachNodeReadsKafkaOnceAndExportsItsClusterMetrics() {
-        String topic = newTopic();
+        String topic = kafka.newTopic("gateway-events");
         long before = KafkaEventLog.consumersOpened();
         try (TestGateway a = node(topic, "a")) {
             String offset = a.publish("teamspaceA", "t", "1");

@@ -289,11 +289,6 @@ final class ChronicleEventLog implements EventLog {
     }
 
     @Override
-    public Appended append(NewEvent event) {
-        return append(List.of(event)).get(0);
-    }
-
-    @Override
     public List<Appended> append(List<NewEvent> events) {
         if (config.readOnly()) throw new LogUnavailableException("log is open read-only");
         List<Appended> out = new ArrayList<>(events.size());

@@ -31,7 +31,9 @@ public interface EventLog extends AutoCloseable {
      *
      * @throws LogUnavailableException if the log cannot commit (disk full, closed, read-only, I/O error)
      */
-    Appended append(NewEvent event);
+    default Appended append(NewEvent event) {
+        return append(List.of(event)).get(0);
+    }
 
     /**
      * Appends events in order, contiguously, and returns once all are committed. The batch is

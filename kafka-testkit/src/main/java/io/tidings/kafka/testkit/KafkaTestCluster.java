@@ -15,6 +15,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
@@ -54,6 +55,7 @@ public final class KafkaTestCluster implements AutoCloseable {
     private final String clusterId = Uuid.randomUuid().toString();
     private final Map<Integer, BrokerNode> nodes = new TreeMap<>();
     private final Path argFile;
+    private final AtomicInteger topics = new AtomicInteger();
     private final Thread exitHook = new Thread(this::destroyAll, "kafka-test-cluster-exit");
     private Admin admin;
 
@@ -157,6 +159,16 @@ public final class KafkaTestCluster implements AutoCloseable {
         NewTopic t = new NewTopic(topic, 1, (short) replicationFactor)
                 .configs(Map.of("min.insync.replicas", Integer.toString(minInsyncReplicas)));
         get(admin().createTopics(List.of(t)).all());
+    }
+
+    /**
+     * Creates a topic named {@code prefix-<n>} (n counts up per cluster) with the shipped settings
+     * (replication factor 3, min.insync.replicas 2) and returns its name: one fresh topic per test.
+     */
+    public String newTopic(String prefix) {
+        String topic = prefix + "-" + topics.incrementAndGet();
+        createTopic(topic, 3, 2);
+        return topic;
     }
 
     /** Deletes a topic and waits until the cluster no longer lists it. */
