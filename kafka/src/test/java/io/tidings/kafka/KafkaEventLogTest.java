@@ -254,6 +254,11 @@ class KafkaEventLogTest {
             Offset acked = a.append(event("r", "acked", null)).offset();
             int leader = kafka.leaderOf(topic, 0);
             kafka.kill(leader);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (kafka.leaderOf(topic, 0) == leader || kafka.leaderOf(topic, 0) < 0) {
+                assertThat(System.nanoTime()).as("a new leader is elected").isLessThan(deadline);
+                Thread.sleep(100);
+            }
             // the node that never saw it reads it from the surviving replicas
             try (KafkaEventLog fresh = node(topic, "fresh")) {
                 assertThat(readAll(fresh.cursorAtStart(), 1)).extracting(Event::offset).containsExactly(acked);

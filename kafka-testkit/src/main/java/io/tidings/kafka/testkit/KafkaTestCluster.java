@@ -154,11 +154,12 @@ public final class KafkaTestCluster implements AutoCloseable {
         awaitBrokers(List.of(nodeId));
     }
 
-    /** Creates a topic with one partition. */
+    /** Creates a topic with one partition and waits until every replica is in sync. */
     public void createTopic(String topic, int replicationFactor, int minInsyncReplicas) {
         NewTopic t = new NewTopic(topic, 1, (short) replicationFactor)
                 .configs(Map.of("min.insync.replicas", Integer.toString(minInsyncReplicas)));
         get(admin().createTopics(List.of(t)).all());
+        awaitInSync(topic, 0);
     }
 
     /**
@@ -187,13 +188,22 @@ public final class KafkaTestCluster implements AutoCloseable {
         return leader == null || leader.isEmpty() ? -1 : leader.id();
     }
 
-    /** Waits until every replica of the partition is in sync (after a restart, for example). */
+    /**
+     * Waits until the partition has a leader and every replica is in sync (after a restart or a
+     * creation, for example; metadata not yet known to the node asked is waited for too).
+     */
     public void awaitInSync(String topic, int partition) {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (true) {
-            TopicPartitionInfo info = partitionInfo(topic, partition);
-            if (info.leader() != null && !info.leader().isEmpty() && info.isr().size() == info.replicas().size()) return;
-            if (System.nanoTime() > deadline) throw new IllegalStateException("replicas of " + topic + " not in sync: " + info);
+            Object last;
+            try {
+                TopicPartitionInfo info = partitionInfo(topic, partition);
+                if (info.leader() != null && !info.leader().isEmpty() && info.isr().size() == info.replicas().size()) return;
+                last = info;
+            } catch (IllegalStateException notKnownYet) {
+                last = notKnownYet.getMessage();
+            }
+            if (System.nanoTime() > deadline) throw new IllegalStateException("replicas of " + topic + " not in sync: " + last);
             sleep(100);
         }
     }
