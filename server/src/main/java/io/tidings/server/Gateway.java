@@ -123,7 +123,7 @@ public final class Gateway implements AutoCloseable {
                 // Socket.IO authenticates at its CONNECT packet, after the upgrade
                 .addPrefixPath(config.socketIoPath, new UpgradeGate(io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL, authenticator, credentialNames, guard, metrics, false, socketIo))
                 .addExactPath("/v1/events", byMethod(
-                        new PublishHandler(log, apiAuth, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes,
+                        new PublishHandler(log, apiAuth, new io.tidings.server.http.PublishParser(config.maxEventBytes, config.maxBatchEvents), config.maxBodyBytes,
                                 config.bodyReadTimeoutMs, metrics, appendsWithoutWaiting(config)),
                         new ReplayHandler(log, apiAuth, metrics)))
                 .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, guard, metrics, true,
