@@ -144,9 +144,15 @@ public final class Gateway implements AutoCloseable {
         if (!config.cablePath.isEmpty()) {
             routes.addExactPath(config.cablePath, new UpgradeGate("actioncable", authenticator, credentialNames, guard, metrics, true,
                     cableEndpoint(config, cableChannels).handler()));
+            if (!config.broadcastPath.isEmpty()) {
+                routes.addExactPath(config.broadcastPath, new io.tidings.server.ws.cable.BroadcastEndpoint(new PublishHandler(log, apiAuth,
+                        new io.tidings.server.ws.cable.BroadcastFormat(cableChannels, config.maxEventBytes, config.maxBatchEvents),
+                        config.maxBodyBytes, config.bodyReadTimeoutMs, metrics, appendsWithoutWaiting(config)), metrics));
+            }
         }
         HttpHandler timed = new HttpMetricsHandler(routes, metrics,
-                List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", "/console", config.cablePath, config.socketIoPath));
+                java.util.stream.Stream.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", "/console", config.cablePath,
+                        config.socketIoPath, config.broadcastPath).filter(p -> !p.isEmpty()).toList()); // an empty path is a disabled endpoint
         this.tls = tlsIdentity(config);
         Undertow.Builder builder = Undertow.builder();
         if (tls == null) builder.addHttpListener(config.port, config.host);

@@ -106,6 +106,12 @@ public final class GatewayConfig {
     /** Most ended ActionCable sessions kept for restore (oldest dropped first). */
     public int cableMaxRestorableSessions = 100_000;
     /**
+     * Path of the AnyCable-compatible broadcast endpoint (docs/protocol.md, "AnyCable broadcast"):
+     * what a Rails app's {@code ActionCable.server.broadcast} POSTs under AnyCable's HTTP adapter,
+     * with a publish key as its broadcast key. Empty disables it; so does an empty {@link #cablePath}.
+     */
+    public String broadcastPath = "/_broadcast";
+    /**
      * PEM certificate chain (server certificate first) for HTTPS/WSS on {@link #port}. With
      * {@link #tlsKeyFile} set, the gateway serves TLS instead of plain HTTP. Default: plain HTTP
      * (behind a TLS-terminating proxy).

@@ -79,7 +79,7 @@ public final class PublishParser implements PublishFormat {
     }
 
     /** {@code {"offsets":[…],"duplicates":[…]}}; a single-object body also gets {@code "offset"}. */
-    static String answer(List<Appended> appended, boolean single) {
+    public static String answer(List<Appended> appended, boolean single) {
         StringBuilder b = new StringBuilder(32 + appended.size() * 32);
         if (single) b.append("{\"offset\":\"").append(appended.get(0).offset()).append("\",\"duplicate\":")
                 .append(appended.get(0).duplicate()).append(',');
