@@ -112,6 +112,13 @@ public final class GatewayConfig {
      */
     public String broadcastPath = "/_broadcast";
     /**
+     * Room prefixes whose presence joins and leaves are appended to the log as {@code presence}
+     * events (docs/protocol.md, "Presence"); empty (the default) appends none.
+     */
+    public List<String> presenceEventRooms = new ArrayList<>();
+    /** A subject's leave is announced this long after its last connection went, unless it is back by then. */
+    public long presenceLeaveDelayMs = 5_000;
+    /**
      * PEM certificate chain (server certificate first) for HTTPS/WSS on {@link #port}. With
      * {@link #tlsKeyFile} set, the gateway serves TLS instead of plain HTTP. Default: plain HTTP
      * (behind a TLS-terminating proxy).
