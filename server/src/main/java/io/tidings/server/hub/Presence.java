@@ -50,6 +50,8 @@ public final class Presence {
         /** Whether a join was announced and no leave yet. */
         boolean announced;
         Set<String> lastProtocols = Set.of();
+        /** What the subject shared on joining explicitly (AnyCable's presence {@code join}: JSON), or null. */
+        String info;
 
         Set<String> protocols() {
             Set<String> p = new TreeSet<>();
@@ -109,6 +111,7 @@ public final class Presence {
             if (n > 1) e.sessions.put(s.session, n - 1);
             else e.sessions.remove(s.session);
             if (e.sessions.isEmpty()) {
+                e.info = null;
                 e.leaveAt = System.currentTimeMillis() + leaveDelayMs;
                 if (leaveDelayMs <= 0) expire(s.room, room, e.leaveAt, leaves);
             } else {
@@ -161,6 +164,38 @@ public final class Presence {
                 if (e.sessions.isEmpty()) continue;
                 if (out.size() == limit) break;
                 out.add(new Member(x.getKey(), e.sessions.size(), java.util.Collections.unmodifiableSet(e.protocols()), e.since));
+            }
+        }
+        return out;
+    }
+
+    /** A subject that joined the room's presence set explicitly, with what it shared (JSON). */
+    public record Record(String subject, String info) {
+    }
+
+    /**
+     * Sets (or with null clears) what {@code session}'s subject shares in {@code room}; false if the
+     * session is not subscribed to it. The last join of any of the subject's connections wins.
+     */
+    public boolean share(String room, Session session, String infoJson) {
+        Map<String, Entry> r = byRoom.get(room);
+        if (r == null) return false;
+        synchronized (r) {
+            Entry e = r.get(session.subject());
+            if (e == null || !e.sessions.containsKey(session)) return false;
+            e.info = infoJson;
+            return true;
+        }
+    }
+
+    /** The connected subjects of {@code room} that share something, in subject order. */
+    public List<Record> shared(String room) {
+        Map<String, Entry> r = byRoom.get(room);
+        List<Record> out = new ArrayList<>();
+        if (r == null) return out;
+        synchronized (r) {
+            for (Map.Entry<String, Entry> x : r.entrySet()) {
+                if (!x.getValue().sessions.isEmpty() && x.getValue().info != null) out.add(new Record(x.getKey(), x.getValue().info));
             }
         }
         return out;

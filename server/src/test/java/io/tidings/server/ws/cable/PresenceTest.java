@@ -127,4 +127,42 @@ class PresenceTest {
             assertThat(presence(g, TestGateway.AUDIT_KEY, "room=projects/42&limit=0").status()).isEqualTo(400);
         }
     }
+
+    static CableNode anycable(TestGateway g, String sub) throws InterruptedException {
+        CableNode c = CableNode.client("anycable", g, TestGateway.token(sub, "projects/42"));
+        c.send("subscribe " + PROJECT);
+        c.next("subscribed");
+        return c;
+    }
+
+    /** Asks {@code c}'s presence API until the state is {@code expected} (joins are fire-and-forget frames on other connections). */
+    static void awaitState(CableNode c, String expected) throws InterruptedException {
+        String state = null;
+        for (int i = 0; i < 100; i++) {
+            c.send("presence " + PROJECT);
+            state = c.next("presence").get("state").toString();
+            if (state.equals(expected)) return;
+            Thread.sleep(50);
+        }
+        throw new AssertionError("presence state " + state + ", expected " + expected);
+    }
+
+    @Test
+    void anycableClientsJoinLeaveAndReadThePresenceSet() throws Exception {
+        try (TestGateway g = gateway();
+             CableNode alice = anycable(g, "alice");
+             CableNode bob = anycable(g, "bob");
+             CableNode carol = anycable(g, "carol")) {
+            awaitState(carol, "{}"); // subscribed is not joined
+            alice.send("join " + PROJECT + " mallory {\"name\":\"Alice\"}"); // the id a client claims is not trusted
+            bob.send("join " + PROJECT + " bob {\"name\":\"Bob\"}");
+            awaitState(carol, "{\"alice\":{\"name\":\"Alice\"},\"bob\":{\"name\":\"Bob\"}}");
+            alice.send("leave " + PROJECT);
+            awaitState(carol, "{\"bob\":{\"name\":\"Bob\"}}");
+            bob.close(); // SIGKILL: its connection goes, and its record with it
+            awaitState(carol, "{}");
+            // the HTTP API lists every subscriber, joined or not
+            assertThat(awaitPresence(g, j -> j.get("subjects").asInt() == 2).at("/members/1/sub").asText()).isEqualTo("carol");
+        }
+    }
 }
