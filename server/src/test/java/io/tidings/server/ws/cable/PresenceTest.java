@@ -165,4 +165,24 @@ class PresenceTest {
             assertThat(awaitPresence(g, j -> j.get("subjects").asInt() == 2).at("/members/1/sub").asText()).isEqualTo("carol");
         }
     }
+
+    @Test
+    void nativePresenceOpAnswersForAJoinedRoomOnly() throws Exception {
+        try (TestGateway g = gateway();
+             io.tidings.server.WsTestClient a1 = io.tidings.server.WsTestClient.welcomed(g, TestGateway.token("alice", "projects/42"));
+             io.tidings.server.WsTestClient a2 = io.tidings.server.WsTestClient.welcomed(g, TestGateway.token("alice", "projects/42"));
+             CableNode tab = tab(g, "alice")) {
+            a1.joinLive("projects/42");
+            a2.joinLive("projects/42");
+            a1.send("{\"op\":\"presence\",\"room\":\"projects/42\"}");
+            JsonNode p = a1.expect("presence");
+            assertThat(p.get("subjects").asInt()).isEqualTo(1);
+            assertThat(p.get("connections").asInt()).isEqualTo(3);
+            assertThat(p.at("/members/0/protocols").toString()).isEqualTo("[\"actioncable\",\"native\"]");
+            assertThat(p.get("more").asBoolean()).isFalse();
+            a1.send("{\"op\":\"presence\",\"room\":\"projects/7\"}");
+            JsonNode e = a1.expect("error");
+            assertThat(e.get("code").asText()).isEqualTo("not_joined");
+        }
+    }
 }
