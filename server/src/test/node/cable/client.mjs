@@ -4,6 +4,8 @@
 // stdin, one command per line:
 //   subscribe <params json>     e.g. subscribe {"channel":"NotificationsChannel"}
 //   unsubscribe <params json>
+//   join <params json> <id> <info json> | leave <params json> | presence <params json>
+//                               anycable only: the channel's presence API (prints `presence`)
 //   offline | online            cut / restore the network (see browser.mjs)
 //   alive                       prints `alive` (the script is still running)
 //   exit
@@ -17,7 +19,7 @@ const [kind, url, token] = process.argv.slice(2)
 if (token) document.cookie = `Authorization=${token};path=/`
 
 const require = createRequire(import.meta.url)
-let subscribe, unsubscribe, cable
+let subscribe, unsubscribe, cable, presenceCommand
 
 if (kind === 'rails' || kind === 'legacy') {
   const ActionCable = kind === 'rails' ? require('@rails/actioncable') : require('actioncable')
@@ -59,6 +61,15 @@ if (kind === 'rails' || kind === 'legacy') {
     channels.set(JSON.stringify(params), channel)
   }
   unsubscribe = params => channels.get(JSON.stringify(params))?.disconnect()
+  // the channel's presence API (@anycable/core >= 1.0): join/leave/info
+  presenceCommand = (cmd, params, id, info) => {
+    const channel = channels.get(JSON.stringify(params))
+    if (cmd === 'join') return channel.presence.join(id, info)
+    if (cmd === 'leave') return channel.presence.leave()
+    channel.presence.reset() // ask the server, not the client's cache
+    return channel.presence.info().then(state => print('presence', { identifier: channel.identifier, state }),
+      err => print('presence-error', { message: String(err) }))
+  }
 } else {
   throw new Error('unknown client ' + kind)
 }
@@ -76,6 +87,12 @@ readline.createInterface({ input: process.stdin }).on('line', line => {
   switch (cmd) {
     case 'subscribe': return subscribe(JSON.parse(arg))
     case 'unsubscribe': return unsubscribe(JSON.parse(arg))
+    case 'join': { // join <params json> <id> <info json>
+      const [params, id, info] = arg.split(' ')
+      return presenceCommand('join', JSON.parse(params), id, JSON.parse(info))
+    }
+    case 'leave': return presenceCommand('leave', JSON.parse(arg))
+    case 'presence': return presenceCommand('info', JSON.parse(arg))
     case 'offline': return goOffline()
     case 'online': goOnline(); return reconnectUntilConnected()
     case 'alive': return print('alive', { opened: network.opened })

@@ -70,6 +70,7 @@ public final class Gateway implements AutoCloseable {
     private final GatewayConfig config;
     private final EventLog log;
     private final Hub hub;
+    private final io.tidings.server.hub.PresenceEvents presenceEvents;
     private final Metrics metrics = new Metrics();
     private final Undertow server;
     private final ScheduledExecutorService maintenance;
@@ -112,8 +113,10 @@ public final class Gateway implements AutoCloseable {
         if (log.tailRepair() != null) LOG.warning("log recovery: " + log.tailRepair().describe());
         this.metrics.bindLog(log);
         this.metrics.bindDisk(logDir(config), config.minFreeBytes, config.retentionMaxBytes, config.retentionMaxAgeMs);
+        this.presenceEvents = new io.tidings.server.hub.PresenceEvents(log, config.presenceEventRooms);
         this.hub = new Hub(log, new HubSettings(config.outboundBufferBytes, config.slowClientTimeoutMs,
-                HubSettings.DEFAULTS.catchUpBatchEvents()), metrics);
+                HubSettings.DEFAULTS.catchUpBatchEvents()), metrics,
+                new io.tidings.server.hub.Presence(config.presenceLeaveDelayMs, presenceEvents));
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
                 config.idleTimeoutMs, 256);
         this.socketIo = new io.tidings.server.ws.socketio.SocketIoEndpoint(hub, authenticator,
@@ -123,9 +126,10 @@ public final class Gateway implements AutoCloseable {
                 // Socket.IO authenticates at its CONNECT packet, after the upgrade
                 .addPrefixPath(config.socketIoPath, new UpgradeGate(io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL, authenticator, credentialNames, guard, metrics, false, socketIo))
                 .addExactPath("/v1/events", byMethod(
-                        new PublishHandler(log, apiAuth, config.maxEventBytes, config.maxBatchEvents, config.maxBodyBytes,
+                        new PublishHandler(log, apiAuth, new io.tidings.server.http.PublishParser(config.maxEventBytes, config.maxBatchEvents), config.maxBodyBytes,
                                 config.bodyReadTimeoutMs, metrics, appendsWithoutWaiting(config)),
                         new ReplayHandler(log, apiAuth, metrics)))
+                .addExactPath("/v1/presence", new io.tidings.server.http.PresenceHandler(hub.presence(), apiAuth, metrics))
                 .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, guard, metrics, true,
                         Handlers.websocket(new NativeEndpoint(hub, authenticator, ws))))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
@@ -144,9 +148,15 @@ public final class Gateway implements AutoCloseable {
         if (!config.cablePath.isEmpty()) {
             routes.addExactPath(config.cablePath, new UpgradeGate("actioncable", authenticator, credentialNames, guard, metrics, true,
                     cableEndpoint(config, cableChannels).handler()));
+            if (!config.broadcastPath.isEmpty()) {
+                routes.addExactPath(config.broadcastPath, new io.tidings.server.ws.cable.BroadcastEndpoint(new PublishHandler(log, apiAuth,
+                        new io.tidings.server.ws.cable.BroadcastFormat(cableChannels, config.maxEventBytes, config.maxBatchEvents),
+                        config.maxBodyBytes, config.bodyReadTimeoutMs, metrics, appendsWithoutWaiting(config)), metrics));
+            }
         }
         HttpHandler timed = new HttpMetricsHandler(routes, metrics,
-                List.of("/v1/events", "/v1/ws", "/healthz", "/readyz", "/metrics", "/console", config.cablePath, config.socketIoPath));
+                java.util.stream.Stream.of("/v1/events", "/v1/presence", "/v1/ws", "/healthz", "/readyz", "/metrics", "/console", config.cablePath,
+                        config.socketIoPath, config.broadcastPath).filter(p -> !p.isEmpty()).toList()); // an empty path is a disabled endpoint
         this.tls = tlsIdentity(config);
         Undertow.Builder builder = Undertow.builder();
         if (tls == null) builder.addHttpListener(config.port, config.host);
@@ -401,6 +411,8 @@ public final class Gateway implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         server.stop();
+        hub.presence().leaveAll(); // the pending leaves of the closed sessions, before the log closes
+        presenceEvents.close();
         log.close();
     }
 }

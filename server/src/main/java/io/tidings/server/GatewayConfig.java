@@ -106,6 +106,19 @@ public final class GatewayConfig {
     /** Most ended ActionCable sessions kept for restore (oldest dropped first). */
     public int cableMaxRestorableSessions = 100_000;
     /**
+     * Path of the AnyCable-compatible broadcast endpoint (docs/protocol.md, "AnyCable broadcast"):
+     * what a Rails app's {@code ActionCable.server.broadcast} POSTs under AnyCable's HTTP adapter,
+     * with a publish key as its broadcast key. Empty disables it; so does an empty {@link #cablePath}.
+     */
+    public String broadcastPath = "/_broadcast";
+    /**
+     * Room prefixes whose presence joins and leaves are appended to the log as {@code presence}
+     * events (docs/protocol.md, "Presence"); empty (the default) appends none.
+     */
+    public List<String> presenceEventRooms = new ArrayList<>();
+    /** A subject's leave is announced this long after its last connection went, unless it is back by then. */
+    public long presenceLeaveDelayMs = 5_000;
+    /**
      * PEM certificate chain (server certificate first) for HTTPS/WSS on {@link #port}. With
      * {@link #tlsKeyFile} set, the gateway serves TLS instead of plain HTTP. Default: plain HTTP
      * (behind a TLS-terminating proxy).

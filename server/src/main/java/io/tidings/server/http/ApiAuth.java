@@ -29,18 +29,24 @@ public final class ApiAuth {
 
     /** The request's key, which has {@code scope}; 401 without a known key, 403 if it lacks the scope, 429 if the address is blocked. */
     public ApiKeys.ApiKey require(HttpServerExchange exchange, ApiKeys.Scope scope) throws ApiError {
+        return require(exchange, scope, scope);
+    }
+
+    /** The request's key, which has {@code scope} or {@code orScope}; otherwise as {@link #require(HttpServerExchange, ApiKeys.Scope)}. */
+    public ApiKeys.ApiKey require(HttpServerExchange exchange, ApiKeys.Scope scope, ApiKeys.Scope orScope) throws ApiError {
         String ip = addresses.of(exchange);
         long blocked = limits.blockedSeconds(ip);
         if (blocked > 0) throw ApiError.tooManyRequests(ConnectionLimits.Refusal.BLOCKED.message, blocked);
         String presented = bearer(exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION));
-        if (presented == null) throw new ApiError(401, "unauthorized", "send Authorization: Bearer <" + scope.name().toLowerCase() + " key>");
+        String wanted = scope.name().toLowerCase() + (orScope == scope ? "" : " or " + orScope.name().toLowerCase());
+        if (presented == null) throw new ApiError(401, "unauthorized", "send Authorization: Bearer <" + wanted + " key>");
         ApiKeys.ApiKey key = keys.get().find(presented);
         if (key == null) {
             metrics.authFailure("http", "invalid");
             limits.authFailed(ip);
             throw new ApiError(401, "unauthorized", "unknown key");
         }
-        if (!key.allows(scope)) throw new ApiError(403, "forbidden", "key '" + key.name() + "' may not " + scope.name().toLowerCase());
+        if (!key.allows(scope) && !key.allows(orScope)) throw new ApiError(403, "forbidden", "key '" + key.name() + "' may not " + wanted);
         return key;
     }
 

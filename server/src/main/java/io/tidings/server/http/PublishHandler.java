@@ -16,8 +16,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code POST /v1/events}: validates the whole body, appends it, and answers only once every event
- * is committed, with the offsets in order. A key limited to room prefixes may only publish events
+ * A publishing endpoint ({@code POST /v1/events}, or the AnyCable broadcast endpoint: the body's
+ * {@link PublishFormat}): validates the whole body, appends it, and answers only once every event
+ * is committed. A key limited to room prefixes may only publish events
  * whose rooms all lie within them (403 and nothing appended otherwise). The body is read without
  * blocking on the I/O thread; a small body whose append does not wait for msync is parsed, appended
  * and answered there (no worker-thread hop: a single-event publish costs a fraction of the hop),
@@ -28,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 public final class PublishHandler implements HttpHandler {
     private final EventLog log;
     private final ApiAuth auth;
-    private final PublishParser parser;
+    private final PublishFormat format;
     private final int maxBodyBytes;
     private final long bodyReadTimeoutMs;
     private final Metrics metrics;
@@ -41,14 +42,14 @@ public final class PublishHandler implements HttpHandler {
      * @param appendsOnIoThread whether an append returns without waiting on the disk (durability
      *                          {@code process_crash}): then a small body is appended on the I/O thread
      */
-    public PublishHandler(EventLog log, ApiAuth auth, int maxEventBytes, int maxBatchEvents, int maxBodyBytes,
+    public PublishHandler(EventLog log, ApiAuth auth, PublishFormat format, int maxBodyBytes,
                           long bodyReadTimeoutMs, Metrics metrics, boolean appendsOnIoThread) {
         this.appendsOnIoThread = appendsOnIoThread;
         this.bodyReadTimeoutMs = bodyReadTimeoutMs;
         this.metrics = metrics;
         this.log = log;
         this.auth = auth;
-        this.parser = new PublishParser(maxEventBytes, maxBatchEvents);
+        this.format = format;
         this.maxBodyBytes = maxBodyBytes;
     }
 
@@ -82,8 +83,8 @@ public final class PublishHandler implements HttpHandler {
     private void publish(HttpServerExchange exchange, ApiKeys.ApiKey key, byte[] body) {
         try {
             if (body.length > maxBodyBytes) throw tooLarge();
-            boolean[] single = new boolean[1];
-            List<NewEvent> events = parser.parse(body, single);
+            PublishFormat.Batch batch = format.parse(body);
+            List<NewEvent> events = batch.events();
             if (key.restricted()) {
                 // the whole batch or nothing: one room outside the key's prefixes refuses it all
                 for (NewEvent e : events) {
@@ -113,8 +114,9 @@ public final class PublishHandler implements HttpHandler {
             metrics.appended("committed", appended.size() - duplicates);
             if (duplicates > 0) metrics.appended("duplicate", duplicates);
             metrics.appendedBytes(bytes);
+            exchange.setStatusCode(format.status());
             exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
-            exchange.getResponseSender().send(answer(appended, single[0]));
+            exchange.getResponseSender().send(format.answer(batch, appended));
         } catch (ApiError e) {
             rejectAndClose(exchange, e);
         }
@@ -144,21 +146,5 @@ public final class PublishHandler implements HttpHandler {
 
     private ApiError tooLarge() {
         return new ApiError(413, "too_large", "body larger than " + maxBodyBytes + " bytes");
-    }
-
-    /** {@code {"offsets":[…],"duplicates":[…]}}; a single-object body also gets {@code "offset"}. */
-    static String answer(List<Appended> appended, boolean single) {
-        StringBuilder b = new StringBuilder(32 + appended.size() * 32);
-        if (single) b.append("{\"offset\":\"").append(appended.get(0).offset()).append("\",\"duplicate\":")
-                .append(appended.get(0).duplicate()).append(',');
-        else b.append('{');
-        b.append("\"offsets\":[");
-        StringBuilder dups = new StringBuilder();
-        for (int i = 0; i < appended.size(); i++) {
-            Appended a = appended.get(i);
-            b.append(i == 0 ? "\"" : ",\"").append(a.offset()).append('"');
-            if (a.duplicate()) dups.append(dups.length() == 0 ? "" : ",").append(i);
-        }
-        return b.append("],\"duplicates\":[").append(dups).append("]}").toString();
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import io.tidings.server.hub.Rooms;
+import io.tidings.storage.Appended;
 import io.tidings.storage.NewEvent;
 
 import java.io.IOException;
@@ -15,9 +16,10 @@ import java.util.List;
 /**
  * Parses a POST /v1/events body: one event object, a JSON array of them, or NDJSON (objects
  * separated by newlines). Each event's {@code data} is kept as the producer's exact bytes. The whole
- * body is validated before anything is appended, so a rejected batch appends nothing.
+ * body is validated before anything is appended, so a rejected batch appends nothing. Answered
+ * 200 with the offsets. Immutable and thread-safe.
  */
-public final class PublishParser {
+public final class PublishParser implements PublishFormat {
     public static final int MAX_TYPE_LENGTH = 128;
     public static final int MAX_ID_LENGTH = 256;
 
@@ -29,8 +31,9 @@ public final class PublishParser {
         this.maxBatchEvents = maxBatchEvents;
     }
 
-    /** The events, in order. {@code single} is set to whether the body was one bare object. */
-    public List<NewEvent> parse(byte[] body, boolean[] single) throws ApiError {
+    /** The events, in order; {@code single} if the body was one bare object. */
+    @Override
+    public Batch parse(byte[] body) throws ApiError {
         List<NewEvent> events = new ArrayList<>();
         int roots = 0;
         boolean array = false;
@@ -62,9 +65,35 @@ public final class PublishParser {
             throw ApiError.badRequest("unreadable body: " + e.getMessage());
         }
         if (events.isEmpty()) throw ApiError.badRequest("no events in the body");
-        single[0] = !array && roots == 1;
-        return events;
+        return new Batch(events, !array && roots == 1);
     }
+
+    @Override
+    public int status() {
+        return 200;
+    }
+
+    @Override
+    public String answer(Batch batch, List<Appended> appended) {
+        return answer(appended, batch.single());
+    }
+
+    /** {@code {"offsets":[…],"duplicates":[…]}}; a single-object body also gets {@code "offset"}. */
+    public static String answer(List<Appended> appended, boolean single) {
+        StringBuilder b = new StringBuilder(32 + appended.size() * 32);
+        if (single) b.append("{\"offset\":\"").append(appended.get(0).offset()).append("\",\"duplicate\":")
+                .append(appended.get(0).duplicate()).append(',');
+        else b.append('{');
+        b.append("\"offsets\":[");
+        StringBuilder dups = new StringBuilder();
+        for (int i = 0; i < appended.size(); i++) {
+            Appended a = appended.get(i);
+            b.append(i == 0 ? "\"" : ",\"").append(a.offset()).append('"');
+            if (a.duplicate()) dups.append(dups.length() == 0 ? "" : ",").append(i);
+        }
+        return b.append("],\"duplicates\":[").append(dups).append("]}").toString();
+    }
+
 
     private void checkCount(List<NewEvent> events) throws ApiError {
         if (events.size() > maxBatchEvents) {

@@ -100,7 +100,7 @@ public final class ReplayHandler implements HttpHandler {
         }
     }
 
-    private static String param(Map<String, Deque<String>> q, String name) {
+    static String param(Map<String, Deque<String>> q, String name) {
         Deque<String> v = q.get(name);
         return v == null || v.isEmpty() || v.getFirst().isEmpty() ? null : v.getFirst();
     }
@@ -113,7 +113,7 @@ public final class ReplayHandler implements HttpHandler {
         }
     }
 
-    private static long number(String s) throws ApiError {
+    static long number(String s) throws ApiError {
         try {
             long n = Long.parseLong(s);
             if (n < 0) throw new NumberFormatException();

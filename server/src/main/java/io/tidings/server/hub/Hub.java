@@ -36,6 +36,7 @@ public final class Hub implements AutoCloseable {
     private final HubSettings settings;
     private final Metrics metrics;
     private final Map<String, Set<Subscription>> byRoom = new ConcurrentHashMap<>();
+    private final Presence presence;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final ExecutorService catchUp;
     private final ScheduledExecutorService ticker;
@@ -50,6 +51,12 @@ public final class Hub implements AutoCloseable {
     private final AtomicInteger catchingUp = new AtomicInteger();
 
     public Hub(EventLog log, HubSettings settings, Metrics metrics) {
+        this(log, settings, metrics, new Presence());
+    }
+
+    /** @param presence who is subscribed where; the hub keeps it up to date */
+    public Hub(EventLog log, HubSettings settings, Metrics metrics, Presence presence) {
+        this.presence = presence;
         this.log = log;
         this.settings = settings;
         this.metrics = metrics;
@@ -148,13 +155,20 @@ public final class Hub implements AutoCloseable {
             subs.add(s);
             return subs;
         });
+        presence.added(s);
+    }
+
+    public Presence presence() {
+        return presence;
     }
 
     void unindex(Subscription s) {
+        boolean[] removed = new boolean[1];
         byRoom.computeIfPresent(s.room, (r, set) -> {
-            set.remove(s);
+            removed[0] = set.remove(s);
             return set.isEmpty() ? null : set;
         });
+        if (removed[0]) presence.removed(s);
     }
 
     private void dispatch(Cursor live) {
@@ -202,6 +216,7 @@ public final class Hub implements AutoCloseable {
     private void tick() {
         long now = System.nanoTime();
         long nowMillis = System.currentTimeMillis();
+        presence.sweep(nowMillis);
         for (Session s : sessions) {
             try {
                 if (s.credentialsExpired(nowMillis)) {

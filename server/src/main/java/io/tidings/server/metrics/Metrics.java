@@ -338,6 +338,17 @@ public final class Metrics {
                 "key", name, "scope", scope, "outcome", "forbidden_room").increment();
     }
 
+    /** An answer of the AnyCable broadcast endpoint, by HTTP status (201 = committed). */
+    public void broadcastRequest(int status) {
+        counter("tidings_broadcast_requests_total", "AnyCable broadcast requests by answer status (201 = committed)",
+                "status", Integer.toString(status)).increment();
+    }
+
+    /** A presence query: api (GET /v1/presence), native, actioncable; outcome ok, forbidden, not_found. */
+    public void presenceQuery(String source, String outcome) {
+        counter("tidings_presence_queries_total", "Presence queries by source and outcome", "source", source, "outcome", outcome).increment();
+    }
+
     /** A refresh of the JWT public keys: source file or url; outcome ok, failed. */
     public void jwtKeysRefresh(String source, String outcome) {
         counter("tidings_jwt_key_refreshes_total", "Refreshes of the RS256/ES256 public keys by source and outcome",

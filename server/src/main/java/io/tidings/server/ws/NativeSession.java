@@ -17,6 +17,8 @@ import io.tidings.storage.Offset;
 import io.undertow.websockets.core.WebSocketChannel;
 
 import java.util.ArrayList;
+import io.tidings.server.metrics.Metrics;
+
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +26,7 @@ import java.util.Map;
 /**
  * The native protocol on {@code /v1/ws} (every frame is documented in docs/protocol.md): JSON
  * objects with an {@code op}; {@code join} (live, or resuming {@code after} an offset), {@code leave},
- * {@code ping}. Errors answer with an {@code error} frame and keep the connection.
+ * {@code presence} (who else is in a joined room), {@code ping}. Errors answer with an {@code error} frame and keep the connection.
  *
  * <p>A join is authorized by the {@link Authenticator}; when that needs the webhook, the join is
  * pending until the answer arrives (a {@code leave} of the room, or a newer join of it, cancels it).
@@ -71,7 +73,8 @@ final class NativeSession extends WebSocketSession {
             case "join" -> join(frame);
             case "leave" -> leave(frame);
             case "ping" -> sendNow("{\"op\":\"pong\"}");
-            default -> error("unknown_op", "unknown op '" + truncate(frame.get("op").asText()) + "'; expected join, leave or ping", null);
+            case "presence" -> presence(frame);
+            default -> error("unknown_op", "unknown op '" + truncate(frame.get("op").asText()) + "'; expected join, leave, presence or ping", null);
         }
     }
 
@@ -146,6 +149,30 @@ final class NativeSession extends WebSocketSession {
         }
         sendNow("{\"op\":\"left\",\"room\":" + Json.quote(room) + "}");
     }
+
+    /** Who is in a room this connection has joined (the join was its authorization): the first {@link #PRESENCE_MEMBERS} subjects. */
+    private void presence(JsonNode frame) {
+        String room = room(frame);
+        if (room == null) return;
+        if (subscriptions().stream().noneMatch(s -> s.room().equals(room))) {
+            hub().metrics().presenceQuery(Metrics.NATIVE, "not_found");
+            error("not_joined", "not in room " + room, room);
+            return;
+        }
+        hub().metrics().presenceQuery(Metrics.NATIVE, "ok");
+        io.tidings.server.hub.Presence p = hub().presence();
+        io.tidings.server.hub.Presence.Count count = p.count(room);
+        List<io.tidings.server.hub.Presence.Member> members = p.members(room, null, PRESENCE_MEMBERS + 1);
+        StringBuilder b = new StringBuilder("{\"op\":\"presence\",\"room\":").append(Json.quote(room))
+                .append(",\"subjects\":").append(count.subjects()).append(",\"connections\":").append(count.connections()).append(",\"members\":[");
+        for (int i = 0; i < Math.min(PRESENCE_MEMBERS, members.size()); i++) {
+            io.tidings.server.http.PresenceHandler.member(b.append(i == 0 ? "" : ","), members.get(i));
+        }
+        sendNow(b.append("],\"more\":").append(members.size() > PRESENCE_MEMBERS).append('}').toString());
+    }
+
+    /** Most members a native {@code presence} answer lists (the HTTP API pages through the rest). */
+    static final int PRESENCE_MEMBERS = 100;
 
     private String room(JsonNode frame) {
         JsonNode r = frame.get("room");

@@ -37,4 +37,15 @@ final class CableFrames {
                 ",\"stream_id\":" + Json.quote(room) + ",\"epoch\":" + Json.quote(e.offset().epoch())
                         + ",\"offset\":" + e.offset().index() + "}");
     }
+
+    /** AnyCable's answer to {@code presence}: {@code {"type":"info","total":n,"records":[{"id":<sub>,"info":<info>}…]}}. */
+    static byte[] presenceInfo(String identifierJson, java.util.List<io.tidings.server.hub.Presence.Record> records) {
+        StringBuilder b = new StringBuilder("{\"type\":\"presence\",\"identifier\":").append(identifierJson)
+                .append(",\"message\":{\"type\":\"info\",\"total\":").append(records.size()).append(",\"records\":[");
+        for (int i = 0; i < records.size(); i++) {
+            b.append(i == 0 ? "" : ",").append("{\"id\":").append(Json.quote(records.get(i).subject()))
+                    .append(",\"info\":").append(records.get(i).info()).append('}');
+        }
+        return Json.utf8(b.append("]}}").toString());
+    }
 }

@@ -138,6 +138,9 @@ final class CableSession extends WebSocketSession {
             case "history" -> {
                 if (extended) history(c);
             }
+            case "join", "leave", "presence" -> {
+                if (extended) presence(c);
+            }
             default -> { } // message, whisper, pong, anything else: nothing to do for a streaming-only gateway
         }
     }
@@ -195,6 +198,33 @@ final class CableSession extends WebSocketSession {
             if (wantsHistory) historyOutcome(start, result, key, literal, out);
             return out;
         });
+        // @anycable/core repeats a presence join inside its subscribe after a reconnect
+        if (extended && c.presence() != null && c.presence().has("info")) hub().presence().share(room, this, c.presence().get("info").toString());
+    }
+
+    /**
+     * AnyCable presence: {@code join} shares {@code presence.info} for the subscription's room under
+     * the token's subject (the client's own {@code presence.id} is not trusted), {@code leave} stops
+     * sharing, {@code presence} answers the room's presence set. Join and leave have no answer (as
+     * in AnyCable); a command for an identifier that is not streaming answers a presence error.
+     */
+    private void presence(CableCommand c) {
+        if (c.identifierJson() == null) return;
+        CableSubscription sub;
+        synchronized (this) {
+            sub = streaming.get(c.identifier());
+        }
+        io.tidings.server.hub.Presence presence = hub().presence();
+        boolean known = sub != null && switch (c.command()) {
+            case "join" -> presence.share(sub.room(), this, c.presence() != null && c.presence().has("info")
+                    ? c.presence().get("info").toString() : "null");
+            case "leave" -> presence.share(sub.room(), this, null);
+            default -> true;
+        };
+        if (!c.command().equals("presence")) return;
+        hub().metrics().presenceQuery(METRIC_LABEL, known ? "ok" : "not_found");
+        send(known ? CableFrames.presenceInfo(c.identifierJson(), presence.shared(sub.room()))
+                : Json.utf8("{\"type\":\"presence\",\"identifier\":" + c.identifierJson() + ",\"message\":{\"type\":\"error\"}}"));
     }
 
     private void history(CableCommand c) {

@@ -51,4 +51,33 @@ class CableChannelRoutesTest {
         assertThatThrownBy(() -> new ChannelRoutes(Map.of("A", "p/{}")))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+
+    private String stream(String stream) {
+        ChannelRoutes.Route r = routes.streamRoute(stream);
+        return r.rejected() ? "rejected: " + r.rejection() : r.room();
+    }
+
+    @Test
+    void railsBroadcastingsGoToTheRoomTheirChannelStreams() {
+        // NotificationsChannel.broadcast_to(user 23): the GlobalID param of gid://lessy/User/23
+        assertThat(stream("notifications:Z2lkOi8vbGVzc3kvVXNlci8yMw")).isEqualTo("user/23");
+        assertThat(stream("notifications:alice")).isEqualTo("user/alice");
+        assertThat(stream("project:42")).isEqualTo("projects/42");
+        // broadcast_to([project, task]): one part per placeholder, in template order
+        assertThat(stream("task:Z2lkOi8vbGVzc3kvUHJvamVjdC80Mg:Z2lkOi8vbGVzc3kvVGFzay83")).isEqualTo("projects/42/tasks/7");
+        assertThat(stream("task:42")).startsWith("rejected: no channel in cableChannels broadcasts to stream task:42");
+        assertThat(stream("chat_room_1")).startsWith("rejected: no channel");
+        assertThat(stream("project:")).isEqualTo("rejected: ProjectChannel.id is empty");
+        assertThat(stream("project:a b")).startsWith("rejected: ProjectChannel.id contains whitespace");
+    }
+
+    @Test
+    void channelNamesBecomeRailsBroadcastingNames() {
+        assertThat(ChannelRoutes.broadcasting("NotificationsChannel")).isEqualTo("notifications");
+        assertThat(ChannelRoutes.broadcasting("ChatRoomChannel")).isEqualTo("chat_room");
+        assertThat(ChannelRoutes.broadcasting("Chat::RoomChannel")).isEqualTo("chat:room");
+        assertThat(ChannelRoutes.broadcasting("HTMLPageChannel")).isEqualTo("html_page");
+        assertThat(ChannelRoutes.globalIdRecord("Z2lkOi8vbGVzc3kvVXNlci8yMw")).isEqualTo("23");
+        assertThat(ChannelRoutes.globalIdRecord("42")).isEqualTo("42");
+    }
 }
