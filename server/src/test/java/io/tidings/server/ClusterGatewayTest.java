@@ -118,7 +118,8 @@ class ClusterGatewayTest {
             assertThat(KafkaEventLog.consumersOpened() - before).as("one consumer for the node, none per client").isEqualTo(1);
             String metrics = a.send(HttpRequest.newBuilder(URI.create(a.http("/metrics"))).GET().build()).body();
             assertThat(metrics).contains("tidings_cluster_replica_offset 20.0", "tidings_cluster_replica_lag_events 0.0",
-                    "tidings_cluster_produce_seconds_count 21.0", "tidings_cluster_produce_errors_total 0.0");
+                    "tidings_cluster_produce_seconds_count 21.0", "tidings_cluster_produce_errors_total 0.0",
+                    "tidings_cluster_consumers_opened " + KafkaEventLog.consumersOpened() + ".0");
         }
     }
 
