@@ -87,8 +87,14 @@ public final class KafkaEventLog implements EventLog {
     private final TopicPartition partition;
     private final EventLog replica;
     private final ReplicaIndex index;
-    /** Kafka offset the replica began at: offsets of earlier records are before its retention. */
-    private final long origin;
+    /** How often the replicator asks Kafka for the partition's log start (retention, deleteRecords). */
+    static final long LOG_START_REFRESH_MILLIS = 2_000;
+    /**
+     * Kafka offset of the first record the replica may serve: the larger of where the replica began and
+     * Kafka's log start as last seen. Records below it are before retention on every node, also when
+     * the replica still holds them (they are never served); it only grows.
+     */
+    private volatile long retentionStart;
     private final KafkaProducer<byte[], byte[]> producer;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Thread replicator;
@@ -127,7 +133,7 @@ public final class KafkaEventLog implements EventLog {
         this.epoch = KafkaOffsets.epoch(facts.topicId);
         Path dir = config.replicaDir().toAbsolutePath();
         long origin = ReplicaState.prepare(dir, epoch, facts.logStart);
-        this.origin = origin;
+        this.retentionStart = Math.max(origin, facts.logStart);
         this.applyingTimeMillis = System.currentTimeMillis();
         this.replica = EventLog.open(LogConfig.at(dir.resolve("log"))
                 .withClock(() -> applyingTimeMillis)
@@ -147,7 +153,7 @@ public final class KafkaEventLog implements EventLog {
         this.consumer = new KafkaConsumer<>(consumerProperties(config));
         CONSUMERS_OPENED.incrementAndGet();
         consumer.assign(List.of(partition));
-        consumer.seek(partition, size == 0 ? origin : replicaOffset + 1);
+        consumer.seek(partition, size == 0 ? retentionStart : replicaOffset + 1);
         this.replicator = new Thread(this::replicate, "tidings-kafka-replicator-" + config.topic());
         replicator.setDaemon(true);
         replicator.start();
@@ -217,8 +223,14 @@ public final class KafkaEventLog implements EventLog {
 
     /** The replicator: the only reader of the partition on this node and the replica's only writer. */
     private void replicate() {
+        long logStartAsked = 0;
         while (!closed) {
             try {
+                if (System.currentTimeMillis() - logStartAsked >= LOG_START_REFRESH_MILLIS) {
+                    Long start = consumer.beginningOffsets(List.of(partition), Duration.ofSeconds(5)).get(partition);
+                    if (start != null) advanceRetention(start);
+                    logStartAsked = System.currentTimeMillis();
+                }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     apply(record);
                 }
@@ -233,7 +245,20 @@ public final class KafkaEventLog implements EventLog {
         }
     }
 
+    /** Records below {@code kafkaOffset} are gone from Kafka: from now on they are before retention here too. */
+    private void advanceRetention(long kafkaOffset) {
+        if (kafkaOffset > retentionStart) retentionStart = kafkaOffset;
+    }
+
     private void apply(ConsumerRecord<byte[], byte[]> record) {
+        long expected = index.size() == 0 && replicaOffset < 0 ? retentionStart : replicaOffset + 1;
+        if (record.offset() > expected) {
+            // the consumer's position fell below Kafka's log start (this node was away while retention
+            // deleted records) and it was reset to the earliest record: what was skipped is before retention
+            LOG.warning("records " + expected + ".." + (record.offset() - 1) + " of " + partition
+                    + " were deleted by Kafka's retention before this node read them");
+            advanceRetention(record.offset());
+        }
         List<NewEvent> events;
         try {
             events = KafkaRecords.decode(record.value());
@@ -291,7 +316,14 @@ public final class KafkaEventLog implements EventLog {
 
     @Override
     public Offset firstAvailable() {
-        return index.size() == 0 ? head : new Offset(epoch, index.clusterAt(0));
+        long entry = firstEntry();
+        return entry >= index.size() ? head : new Offset(epoch, index.clusterAt(entry));
+    }
+
+    /** The first replica entry at or above {@link #retentionStart}: what this node may serve. */
+    private long firstEntry() {
+        long e = index.findCluster(KafkaOffsets.index(retentionStart, 0));
+        return e >= 0 ? e : -e - 1;
     }
 
     @Override
@@ -307,7 +339,19 @@ public final class KafkaEventLog implements EventLog {
 
     @Override
     public Cursor cursorAtStart() {
-        return new ReplicaCursor(replica.cursorAtStart(), index, 0, Offset.start(epoch));
+        long first = firstEntry();
+        return first == 0 ? new ReplicaCursor(replica.cursorAtStart(), index, 0, Offset.start(epoch)) : cursorAtEntry(first);
+    }
+
+    /** A cursor whose next event is replica entry {@code entry} (> 0), positioned at the entry before it. */
+    private Cursor cursorAtEntry(long entry) {
+        Cursor local;
+        try {
+            local = replica.cursorAfter(new Offset(replica.epoch(), index.localAt(entry - 1)));
+        } catch (GapException e) {
+            throw new IllegalStateException("the replica lost an event its index names: " + e.getMessage(), e);
+        }
+        return new ReplicaCursor(local, index, entry, new Offset(epoch, index.clusterAt(entry - 1)));
     }
 
     @Override
@@ -320,25 +364,28 @@ public final class KafkaEventLog implements EventLog {
     @Override
     public Cursor cursorAfter(Offset after) throws GapException {
         if (!after.epoch().equals(epoch)) throw new GapException(new Gap(Gap.Reason.OTHER_EPOCH, firstAvailable()));
+        long start = retentionStart;
         if (after.isStart()) {
-            if (origin > 0) throw new GapException(new Gap(Gap.Reason.BEFORE_RETENTION, firstAvailable()));
+            if (start > 0) throw new GapException(new Gap(Gap.Reason.BEFORE_RETENTION, firstAvailable()));
             return cursorAtStart();
         }
         Offset h = head;
         if (after.index() > h.index()) throw new GapException(new Gap(Gap.Reason.AHEAD_OF_HEAD, firstAvailable()));
-        long entry = index.findCluster(after.index());
-        if (entry < 0) {
-            Gap.Reason reason = KafkaOffsets.kafkaOffset(after.index()) < origin
-                    ? Gap.Reason.BEFORE_RETENTION : Gap.Reason.UNKNOWN_OFFSET;
-            throw new GapException(new Gap(reason, firstAvailable()));
+        // `after` is in a record Kafka no longer holds: before retention on every node, whatever its
+        // replica still has (a node that never read the record cannot tell what followed it in its batch)
+        if (KafkaOffsets.kafkaOffset(after.index()) < start) {
+            throw new GapException(new Gap(Gap.Reason.BEFORE_RETENTION, firstAvailable()));
         }
+        long entry = index.findCluster(after.index());
+        if (entry < 0) throw new GapException(new Gap(Gap.Reason.UNKNOWN_OFFSET, firstAvailable()));
+        long next = entry + 1;
         Cursor local;
         try {
             local = replica.cursorAfter(new Offset(replica.epoch(), index.localAt(entry)));
         } catch (GapException e) {
             throw new IllegalStateException("the replica lost an event its index names: " + e.getMessage(), e);
         }
-        return new ReplicaCursor(local, index, entry + 1, after);
+        return new ReplicaCursor(local, index, next, after);
     }
 
     @Override
@@ -346,6 +393,11 @@ public final class KafkaEventLog implements EventLog {
         Cursor local = replica.cursorAtTime(timeMillis);
         Offset p = local.position();
         long entry = p.isStart() ? 0 : entryAfterLocal(p.index());
+        long first = firstEntry();
+        if (entry < first) {
+            local.close();
+            return cursorAtEntry(first); // the time falls below Kafka's log start: begin at the first served event
+        }
         Offset position = entry == 0 ? Offset.start(epoch) : new Offset(epoch, index.clusterAt(entry - 1));
         return new ReplicaCursor(local, index, entry, position);
     }
@@ -355,7 +407,10 @@ public final class KafkaEventLog implements EventLog {
         return e >= 0 ? e + 1 : -e - 1;
     }
 
-    /** Kafka's retention governs the cluster log; the replica keeps what it has read (docs/cluster.md). */
+    /**
+     * Kafka's retention governs the cluster log: records below Kafka's log start are before retention
+     * here too (never served), but the replica's files are not trimmed yet (docs/cluster.md).
+     */
     @Override
     public int enforceRetention() {
         return 0;

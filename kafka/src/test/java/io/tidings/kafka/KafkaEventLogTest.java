@@ -227,6 +227,43 @@ class KafkaEventLogTest {
     }
 
     @Test
+    @Order(6)
+    void kafkasLogStartMovingIsBeforeRetentionOnNodesWhoseReplicaStillHoldsTheRecords() throws Exception {
+        String topic = kafka.newTopic("events");
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (KafkaEventLog a = node(topic, "a")) {
+            List<Offset> offsets = new ArrayList<>();
+            Offset seenByB;
+            try (KafkaEventLog b = node(topic, "b")) {
+                for (int i = 0; i < 3; i++) offsets.add(a.append(event("r", String.valueOf(i), null)).offset());
+                assertThat(readAll(b.cursorAtStart(), 3)).hasSize(3);
+                seenByB = offsets.get(2);
+            }
+            // while node B is away, three more records, then Kafka drops everything below record 4
+            for (int i = 3; i < 6; i++) offsets.add(a.append(event("r", String.valueOf(i), null)).offset());
+            kafka.admin().deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(4))).all().get(30, TimeUnit.SECONDS);
+            try (KafkaEventLog b = node(topic, "b")) {
+                for (KafkaEventLog n : List.of(a, b)) {
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (!n.firstAvailable().equals(offsets.get(4))) {
+                        assertThat(System.nanoTime()).as("the node learns Kafka's log start").isLessThan(deadline);
+                        Thread.sleep(50);
+                    }
+                    for (Offset gone : List.of(offsets.get(0), offsets.get(2), offsets.get(3), Offset.start(n.epoch()))) {
+                        assertThatThrownBy(() -> n.cursorAfter(gone)).as("resume after %s", gone)
+                                .satisfies(e -> assertThat(((GapException) e).gap()).isEqualTo(new Gap(Gap.Reason.BEFORE_RETENTION, offsets.get(4))));
+                    }
+                    assertThat(readAll(n.cursorAfter(offsets.get(4)), 1)).extracting(Event::offset).containsExactly(offsets.get(5));
+                    assertThat(readAll(n.cursorAtStart(), 2)).extracting(Event::offset).containsExactly(offsets.get(4), offsets.get(5));
+                    assertThat(readAll(n.cursorAtTime(0), 2)).extracting(Event::offset).containsExactly(offsets.get(4), offsets.get(5));
+                }
+                assertThat(b.head()).as("the node that was away read on from the log start").isEqualTo(offsets.get(5));
+                assertThat(seenByB).isEqualTo(offsets.get(2));
+            }
+        }
+    }
+
+    @Test
     @Order(7)
     void aRecreatedTopicIsAnotherEpoch() throws Exception {
         String topic = kafka.newTopic("events");

@@ -313,7 +313,7 @@ public final class Gateway implements AutoCloseable {
                 KafkaEventLog kafka = KafkaEventLog.open(new KafkaLogConfig(config.kafkaBootstrapServers, config.kafkaTopic,
                         logDir(config), config.kafkaProduceTimeoutMs, config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS),
                         metrics.clusterListener());
-                metrics.bindCluster(kafka::replicaOffset, kafka::replicaLagEvents);
+                metrics.bindCluster(kafka::replicaOffset, kafka::replicaLagEvents, KafkaEventLog::consumersOpened);
                 return kafka;
             default:
                 throw new IllegalArgumentException("log must be chronicle or kafka, not " + config.log);

@@ -3,6 +3,7 @@ package io.tidings.server;
 import static io.tidings.server.NativeProtocolTest.offsets;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.kafka.KafkaEventLog;
 import io.tidings.kafka.testkit.KafkaTestCluster;
 import java.net.URI;
@@ -10,8 +11,11 @@ import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -114,7 +118,37 @@ class ClusterGatewayTest {
             assertThat(KafkaEventLog.consumersOpened() - before).as("one consumer for the node, none per client").isEqualTo(1);
             String metrics = a.send(HttpRequest.newBuilder(URI.create(a.http("/metrics"))).GET().build()).body();
             assertThat(metrics).contains("tidings_cluster_replica_offset 20.0", "tidings_cluster_replica_lag_events 0.0",
-                    "tidings_cluster_produce_seconds_count 21.0", "tidings_cluster_produce_errors_total 0.0");
+                    "tidings_cluster_produce_seconds_count 21.0", "tidings_cluster_produce_errors_total 0.0",
+                    "tidings_cluster_consumers_opened " + KafkaEventLog.consumersOpened() + ".0");
+        }
+    }
+
+    @Test
+    void anOffsetBelowKafkasLogStartIsBeforeRetentionOnEveryNode() throws Exception {
+        String topic = kafka.newTopic("gateway-events");
+        try (TestGateway a = node(topic, "a"); TestGateway b = node(topic, "b")) {
+            String old = a.publish("teamspaceA", "t", "1");
+            b.publish("teamspaceA", "t", "2");
+            String kept = a.publish("teamspaceA", "t", "3");
+            WsTestClient.eventually(() -> b.gateway().log().head().toString().equals(kept));
+            // both replicas hold records 0 and 1; Kafka drops them
+            kafka.admin().deleteRecords(Map.of(new TopicPartition(topic, 0), RecordsToDelete.beforeOffset(2))).all().get(30, TimeUnit.SECONDS);
+            for (TestGateway n : List.of(a, b)) {
+                WsTestClient.eventually(() -> n.gateway().log().firstAvailable().toString().equals(kept));
+                try (WsTestClient c = WsTestClient.welcomed(n, TOKEN)) {
+                    c.join("teamspaceA", old);
+                    c.expectRoomFrame("joined", "teamspaceA");
+                    JsonNode gap = c.expectRoomFrame("gap", "teamspaceA");
+                    assertThat(gap.get("reason").asText()).isEqualTo("before_retention");
+                    assertThat(gap.get("offset").asText()).isEqualTo(kept);
+                    c.expectRoomFrame("live", "teamspaceA");
+                }
+                TestGateway.Response audit = n.replay("after=" + old);
+                assertThat(audit.status()).isEqualTo(410);
+                assertThat(audit.json().get("error").asText()).isEqualTo("gap");
+                assertThat(n.replayLines("room=teamspaceA&from=1970-01-01T00:00:00Z")).as("replay by time begins at Kafka's log start")
+                        .extracting(e -> e.get("offset").asText()).containsExactly(kept);
+            }
         }
     }
 }

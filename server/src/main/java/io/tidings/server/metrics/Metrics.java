@@ -204,7 +204,9 @@ public final class Metrics {
 
     // ---- cluster mode (docs/cluster.md) ----
     /** Gauges of the node's read replica of the Kafka log: the offset it applied and how far it trails. */
-    public void bindCluster(LongSupplier replicaOffset, LongSupplier replicaLagEvents) {
+    public void bindCluster(LongSupplier replicaOffset, LongSupplier replicaLagEvents, LongSupplier consumersOpened) {
+        Gauge.builder("tidings_cluster_consumers_opened", consumersOpened::getAsLong)
+                .description("Kafka consumers this process has opened (one per node: resuming clients open none)").register(registry);
         Gauge.builder("tidings_cluster_replica_offset", replicaOffset::getAsLong)
                 .description("Kafka offset of the last record this node's read replica has applied (-1: none)").register(registry);
         Gauge.builder("tidings_cluster_replica_lag_events", replicaLagEvents::getAsLong)

@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tidings.kafka.testkit.KafkaTestCluster;
 import io.tidings.server.ChildGateway;
-import io.tidings.server.http.Json;
 import io.tidings.server.TestGateway;
 import io.tidings.server.WsTestClient;
 import io.tidings.storage.Offset;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,23 +82,12 @@ class ClusterGatewayKillTest {
         }
     }
 
-    /** Publishes one event with an id, retrying with the same id until acknowledged; records its index. */
+    /** Publishes one event with an id until acknowledged (retrying with the same id); records its index. */
     private static String publish(GatewayHttp api, String id, String room, Map<String, List<Long>> published) {
-        String body = "{\"room\":\"" + room + "\",\"type\":\"t\",\"id\":\"" + id + "\",\"data\":{\"id\":\"" + id + "\"}}";
-        while (true) {
-            try {
-                HttpResponse<String> r = api.publish(body);
-                if (r.statusCode() == 200) {
-                    String offset = Json.MAPPER.readTree(r.body()).get("offset").asText();
-                    List<Long> seq = published.computeIfAbsent(room, k -> java.util.Collections.synchronizedList(new ArrayList<>()));
-                    long index = Offset.parse(offset).index();
-                    if (!seq.contains(index)) seq.add(index);
-                    return offset;
-                }
-            } catch (Exception e) {
-                // retry with the same id
-            }
-            CrashConsumer.pause(50);
-        }
+        String offset = api.publishUntilAcked(id, room);
+        List<Long> seq = published.computeIfAbsent(room, k -> java.util.Collections.synchronizedList(new ArrayList<>()));
+        long index = Offset.parse(offset).index();
+        if (!seq.contains(index)) seq.add(index);
+        return offset;
     }
 }

@@ -34,6 +34,31 @@ final class GatewayHttp {
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** One event of {@code room} with producer id {@code id}; its data is {@code {"id": id}}. */
+    static String eventBody(String id, String room) {
+        return "{\"room\":\"" + room + "\",\"type\":\"t\",\"id\":\"" + id + "\",\"data\":{\"id\":\"" + id + "\"}}";
+    }
+
+    /**
+     * Publishes one event with producer id {@code id} (its data names the id), retrying with the same
+     * id after a 503 or a connection error until it is acknowledged; returns the offset of the answer.
+     */
+    String publishUntilAcked(String id, String room) {
+        String body = eventBody(id, room);
+        while (true) {
+            try {
+                HttpResponse<String> r = publish(body);
+                if (r.statusCode() == 200) return Json.MAPPER.readTree(r.body()).get("offset").asText();
+            } catch (IOException e) {
+                // down or cut: retry with the same id
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            CrashConsumer.pause(50);
+        }
+    }
+
     /** Status of {@code GET path} without credentials (health, readiness). */
     int status(String path) {
         return send(HttpRequest.newBuilder(URI.create(gateway.url(path))).timeout(Duration.ofSeconds(10)).GET().build()).statusCode();
