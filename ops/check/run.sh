@@ -112,6 +112,9 @@ codes+=" dup:$(publish -d '{"id":"ops-check-1","room":"teamspaceA/m1","type":"t"
 codes+="/$(publish -d '{"id":"ops-check-1","room":"teamspaceA/m1","type":"t","data":{}}')"
 codes+=" badkey:$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/v1/events" -H 'Authorization: Bearer wrong' -d '{}')"
 codes+=" audit:$(curl -s -o /dev/null -w '%{http_code}' "$base/v1/events?room=teamspaceA" -H "Authorization: Bearer $TIDINGS_AUDIT_KEYS")"
+codes+=" broadcast:$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/_broadcast" -H "Authorization: Bearer $TIDINGS_PUBLISH_KEYS" \
+  -d '{"stream":"notifications:alice","data":"{\"n\":1}"}')"
+codes+=" presence:$(curl -s -o /dev/null -w '%{http_code}' "$base/v1/presence?room=teamspaceA/m1" -H "Authorization: Bearer $TIDINGS_AUDIT_KEYS")"
 # ~6 MB of larger events: more than the slow subscriber's socket buffers and outbound queue can hold
 python3 -c '
 import json
@@ -158,7 +161,7 @@ if missing:
     sys.exit("ops check: the load did not produce " + ", ".join(missing))
 EOF
 case "$codes" in
-  *"dup:200/200 badkey:401 audit:200 big:200"*) ;;
+  *"dup:200/200 badkey:401 audit:200 broadcast:201 presence:200 big:200"*) ;;
   *) echo "ops check: unexpected HTTP responses:$codes" >&2; exit 1 ;;
 esac
 

@@ -5,6 +5,12 @@
 //   whose addEventListener is also global, as in a page;
 // - a global WebSocket: the `ws` package, sending document.cookie on the upgrade request as a
 //   browser would, and with a network switch: while offline, every new socket is refused.
+//   A browser dispatches each WebSocket message as its own task, so promise callbacks run between
+//   two messages; `ws` by default emits every message of one TCP read in the same tick. That
+//   difference is not harmless: @anycable/core 1.x maps a subscription's identifier in a promise
+//   callback after confirm_subscription and silently drops a confirm_history/reject_history that
+//   arrives before it (both usually come in one read), so under Node an application would miss
+//   history_not_found. allowSynchronousEvents: false gives each message its own tick, as a page.
 // Every text frame the client receives is also printed as `frame <data>`.
 import WS from 'ws'
 
@@ -48,8 +54,9 @@ export const tap = { printFrames: true }
 export class WebSocket extends WS {
   constructor(url, protocols) {
     const cookie = document.cookie
+    const options = { allowSynchronousEvents: false, ...(cookie ? { headers: { Cookie: cookie } } : {}) }
     // offline: a port nothing listens on, so the attempt fails at once like a dead network
-    super(network.online ? url : 'ws://127.0.0.1:1/', protocols, cookie ? { headers: { Cookie: cookie } } : {})
+    super(network.online ? url : 'ws://127.0.0.1:1/', protocols, options)
     network.sockets.add(this)
     this.addEventListener('open', () => { network.opened++ })
     this.addEventListener('message', event => { if (tap.printFrames) print('frame', String(event.data)) })

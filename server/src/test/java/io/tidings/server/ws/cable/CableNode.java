@@ -53,6 +53,22 @@ public final class CableNode implements AutoCloseable {
         script.send(line);
     }
 
+    /** A deadline {@link #WAIT_SECONDS} from now, for {@link #nextLineBefore}. */
+    static long deadline() {
+        return System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+    }
+
+    /**
+     * The next line, failing with the transcript once {@code deadline} (a {@link System#nanoTime}) has
+     * passed: for loops that skip lines while waiting for a state, which a chatty client could keep
+     * alive forever.
+     */
+    String nextLineBefore(long deadline, String waitingFor) throws InterruptedException {
+        long left = TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime());
+        if (left <= 0) throw new AssertionError("not reached within " + WAIT_SECONDS + " s: " + waitingFor + "; lines so far:\n  " + String.join("\n  ", transcript));
+        return read(left);
+    }
+
     /** The next line, whatever it is. */
     public String nextLine() throws InterruptedException {
         return read(WAIT_SECONDS);

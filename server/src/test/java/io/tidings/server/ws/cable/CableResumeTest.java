@@ -32,8 +32,9 @@ class CableResumeTest {
         c.send("subscribe " + NOTIFICATIONS);
         // the subscribe carries its own history request (since the client's creation): both answers, in either order
         boolean subscribed = false, historyConfirmed = false;
+        long deadline = CableNode.deadline();
         while (!subscribed || !historyConfirmed) {
-            String line = c.nextLine();
+            String line = c.nextLineBefore(deadline, "subscribed and history_received");
             if (line.startsWith("subscribed ")) {
                 assertThat(CableNode.json(line.substring(11)).get("restored").asBoolean()).isFalse();
                 subscribed = true;
@@ -62,8 +63,9 @@ class CableResumeTest {
     /** After the history confirmation, publishes a marker and returns every message id received before it (marker included). */
     private static List<Integer> receivedThroughMarker(TestGateway g, CableNode c, int marker) throws InterruptedException {
         List<Integer> ids = new ArrayList<>();
+        long deadline = CableNode.deadline();
         while (true) {
-            String line = c.nextLine();
+            String line = c.nextLineBefore(deadline, "marker " + marker + " (received " + ids + ")");
             if (line.startsWith("uncaught ")) throw new AssertionError(line);
             if (line.startsWith("received ")) {
                 ids.add(CableNode.json(line.substring(9)).at("/message/id").asInt());
