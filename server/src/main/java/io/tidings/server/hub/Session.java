@@ -211,6 +211,20 @@ public abstract class Session {
         return false;
     }
 
+    /**
+     * The event's rooms that lie within a room this session has joined, in the event's order (never
+     * empty for a due event: a due subscription covers one of them). Protocols that send the event's
+     * {@code rooms} send these, so a client that keeps one resume offset per room advances every
+     * room the event counts for, although a multi-room event is sent once, and recognises an event
+     * it already has (docs/protocol.md). For encoders, which run under the session's lock.
+     */
+    protected final List<String> coveredRoomsOf(Event e) {
+        List<String> rooms = new ArrayList<>(e.rooms().size());
+        for (String r : e.rooms()) if (covers(r)) rooms.add(r);
+        if (rooms.isEmpty()) rooms.add(e.rooms().get(0)); // not reached
+        return rooms;
+    }
+
     public final synchronized List<Subscription> subscriptions() {
         return List.copyOf(subscriptions.values());
     }

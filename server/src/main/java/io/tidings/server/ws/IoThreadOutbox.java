@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntSupplier;
 
 /**
- * The sends of every WebSocket served by one I/O thread, run on that thread in batches. Undertow
+ * The sends of every streaming connection (WebSocket, SSE) served by one I/O thread, run on that thread in batches. Undertow
  * hands a frame written from another thread (the dispatcher, a catch-up worker) to the connection's
  * I/O thread as one task with a selector wake-up per frame; a fan-out of one event to thousands of
  * sockets was mostly that hand-off (docs/benchmarks.md, "Where the time goes"). Here the
@@ -28,7 +28,7 @@ import java.util.function.IntSupplier;
  * <p>Thread safety: {@link #execute} from any thread; the queued tasks run on the I/O thread, one
  * at a time, in order.
  */
-final class IoThreadOutbox {
+public final class IoThreadOutbox {
     static final int MESSAGES_PER_DRAIN = 4096;
     private static final Map<XnioIoThread, IoThreadOutbox> BY_THREAD = Collections.synchronizedMap(new WeakHashMap<>());
 
@@ -41,12 +41,12 @@ final class IoThreadOutbox {
     }
 
     /** The outbox of {@code thread} (one per I/O thread, made on first use). */
-    static IoThreadOutbox of(XnioIoThread thread) {
+    public static IoThreadOutbox of(XnioIoThread thread) {
         return BY_THREAD.computeIfAbsent(thread, IoThreadOutbox::new);
     }
 
     /** Runs {@code send} on the I/O thread after every task queued before it; it returns the messages it wrote. */
-    void execute(IntSupplier send) {
+    public void execute(IntSupplier send) {
         queue.add(send);
         if (scheduled.compareAndSet(false, true)) schedule(0);
     }

@@ -11,7 +11,6 @@ import io.tidings.server.hub.Frames;
 import io.tidings.server.hub.JoinResult;
 import io.tidings.server.hub.Rooms;
 import io.tidings.server.hub.Subscription;
-import io.tidings.storage.Event;
 import io.tidings.storage.Gap;
 import io.tidings.storage.Offset;
 import io.undertow.websockets.core.WebSocketChannel;
@@ -199,22 +198,9 @@ final class NativeSession extends WebSocketSession {
 
     @Override
     protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
-        List<String> rooms = joinedRoomsOf(frames.event());
+        List<String> rooms = coveredRoomsOf(frames.event());
         // Room names contain no whitespace, so '\n' separates them unambiguously in the cache key.
         out.add(frames.get("native|" + String.join("\n", rooms), ev -> EventJson.nativeFrame(ev, rooms)));
-    }
-
-    /**
-     * The event's rooms that lie within a room this connection has joined, in the event's order
-     * (never empty: a due subscription covers one of them). Sent as {@code rooms}, so a client that
-     * keeps one resume offset per room advances every room the event counts for, although a
-     * multi-room event is sent once, and recognises an event it already has (docs/protocol.md).
-     */
-    private List<String> joinedRoomsOf(Event e) {
-        List<String> rooms = new ArrayList<>(e.rooms().size());
-        for (String r : e.rooms()) if (covers(r)) rooms.add(r);
-        if (rooms.isEmpty()) rooms.add(e.rooms().get(0)); // not reached
-        return rooms;
     }
 
     @Override

@@ -39,6 +39,10 @@ import java.util.concurrent.CompletableFuture;
  * The endpoint's {@code onConnect} calls {@link #connected} first, to get what the gate learned
  * (and to tie the connection slot to the channel).
  *
+ * <p>A gate made with {@link #forStream} stands in front of a long-lived plain HTTP response (the
+ * SSE stream) and decides every request the same way; its slot is held until the response ends,
+ * and the endpoint reads what the gate learned with {@link #admitted}.
+ *
  * <p>Thread safety: stateless per request; requests arrive on Undertow's I/O threads.
  */
 public final class UpgradeGate implements HttpHandler {
@@ -62,6 +66,7 @@ public final class UpgradeGate implements HttpHandler {
     private final Guard guard;
     private final Metrics metrics;
     private final boolean authenticateBeforeUpgrade;
+    private final boolean everyRequest;
     private final HttpHandler next;
 
     /**
@@ -71,6 +76,12 @@ public final class UpgradeGate implements HttpHandler {
      */
     public UpgradeGate(String protocol, Authenticator authenticator, CredentialNames names, Guard guard, Metrics metrics,
                        boolean authenticateBeforeUpgrade, HttpHandler next) {
+        this(protocol, authenticator, names, guard, metrics, authenticateBeforeUpgrade, false, next);
+    }
+
+    private UpgradeGate(String protocol, Authenticator authenticator, CredentialNames names, Guard guard, Metrics metrics,
+                        boolean authenticateBeforeUpgrade, boolean everyRequest, HttpHandler next) {
+        this.everyRequest = everyRequest;
         this.protocol = protocol;
         this.authenticator = authenticator;
         this.names = names;
@@ -80,10 +91,16 @@ public final class UpgradeGate implements HttpHandler {
         this.next = next;
     }
 
+    /** A gate that decides every request (not only upgrades) and authenticates it: for a streamed HTTP response. */
+    public static UpgradeGate forStream(String protocol, Authenticator authenticator, CredentialNames names, Guard guard,
+                                        Metrics metrics, HttpHandler next) {
+        return new UpgradeGate(protocol, authenticator, names, guard, metrics, true, true, next);
+    }
+
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         String upgrade = exchange.getRequestHeaders().getFirst(Headers.UPGRADE);
-        if (upgrade == null || !upgrade.equalsIgnoreCase("websocket")) {
+        if (!everyRequest && (upgrade == null || !upgrade.equalsIgnoreCase("websocket"))) {
             next.handleRequest(exchange); // not an upgrade: the endpoint answers it (400, Engine.IO errors …)
             return;
         }
@@ -140,6 +157,18 @@ public final class UpgradeGate implements HttpHandler {
         } catch (RuntimeException e) {
             return new Upgrade(credentials, null, Authenticator.cause(e));
         }
+    }
+
+    /**
+     * What a {@link #forStream} gate learned about this request (its slot is released when the
+     * response ends).
+     *
+     * @throws IllegalStateException if the handler is not behind a gate (a wiring bug)
+     */
+    public static Upgrade admitted(HttpServerExchange exchange) {
+        Upgrade up = exchange.getAttachment(UPGRADE);
+        if (up == null) throw new IllegalStateException("stream endpoint not behind an UpgradeGate");
+        return up;
     }
 
     /**
