@@ -1,0 +1,64 @@
+package io.tidings.server.sse;
+
+import io.tidings.server.NodeScript;
+import io.tidings.server.TestGateway;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The real WHATWG {@code EventSource} (the npm {@code eventsource} package, a separate Node
+ * process) on {@code GET /v1/sse}: across a gateway restart it reconnects on its own, sends the
+ * {@code Last-Event-ID} it kept, and gets what was published while it was away exactly once, in
+ * order, with no code of the application's.
+ */
+class SseEventSourceTest {
+    private static final long WAIT = 30;
+
+    @TempDir
+    Path dir;
+
+    /** The id of the next message line of {@code event}, skipping the others. */
+    private static String next(NodeScript es, String event) throws InterruptedException {
+        String line = es.awaitLine(event + " ", WAIT);
+        return line.split(" ", 3)[1];
+    }
+
+    @Test
+    void anEventSourceResumesOnItsOwnAcrossAGatewayRestartWithNoGapAndNoDuplicate() throws Exception {
+        try (TestGateway g = new TestGateway(dir);
+             NodeScript es = NodeScript.start("sse/client.mjs",
+                     g.http("/v1/sse?room=teamspaceA&room=user/alice&token=" + TestGateway.token("alice", "teamspaceA", "user/alice")))) {
+            es.awaitLine("ready", WAIT);
+            String welcome = next(es, "welcome");
+            es.awaitLine("live ", WAIT);
+            es.awaitLine("live ", WAIT);
+            List<String> published = new ArrayList<>(), received = new ArrayList<>();
+            published.add(g.publish("teamspaceA/m1", "newIssues", "{\"n\":1}"));
+            published.add(g.publish("user/alice", "update", "{\"n\":2}"));
+            received.add(next(es, "message"));
+            received.add(next(es, "message"));
+
+            g.restart(); // graceful: the stream ends with `close` (going_away); the EventSource retries after `retry:`
+            assertThat(es.awaitLine("close ", WAIT)).contains("\"reason\":\"going_away\"");
+            published.add(g.publish("teamspaceA/m2", "newIssues", "{\"n\":3}")); // before it is back
+            g.publish("other/room", "t", "{\"n\":0}"); // not one of its rooms
+            published.add(g.publish("user/alice", "update", "{\"n\":4}"));
+
+            String resumedFrom = next(es, "welcome");
+            assertThat(resumedFrom).as("it reconnected with the last id it had").isEqualTo(received.get(1)).isNotEqualTo(welcome);
+            received.add(next(es, "message"));
+            received.add(next(es, "message"));
+            es.awaitLine("live ", WAIT);
+            published.add(g.publish("teamspaceA", "t", "{\"n\":5}"));
+            received.add(next(es, "message"));
+            assertThat(received).containsExactlyElementsOf(published);
+            es.send("exit");
+        }
+    }
+}
