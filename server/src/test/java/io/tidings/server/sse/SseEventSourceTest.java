@@ -2,7 +2,8 @@ package io.tidings.server.sse;
 
 import io.tidings.server.NodeScript;
 import io.tidings.server.TestGateway;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -12,8 +13,8 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The real WHATWG {@code EventSource} (the npm {@code eventsource} package, a separate Node
- * process) on {@code GET /v1/sse}: across a gateway restart it reconnects on its own, sends the
+ * Real {@code EventSource}s on {@code GET /v1/sse}, each a separate process: the npm
+ * {@code eventsource} package (the WHATWG EventSource for Node) and headless Chromium's own: across a gateway restart it reconnects on its own, sends the
  * {@code Last-Event-ID} it kept, and gets what was published while it was away exactly once, in
  * order, with no code of the application's.
  */
@@ -29,10 +30,11 @@ class SseEventSourceTest {
         return line.split(" ", 3)[1];
     }
 
-    @Test
-    void anEventSourceResumesOnItsOwnAcrossAGatewayRestartWithNoGapAndNoDuplicate() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"sse/client.mjs", "sse/browser.js"})
+    void anEventSourceResumesOnItsOwnAcrossAGatewayRestartWithNoGapAndNoDuplicate(String client) throws Exception {
         try (TestGateway g = new TestGateway(dir);
-             NodeScript es = NodeScript.start("sse/client.mjs",
+             NodeScript es = NodeScript.start(client,
                      g.http("/v1/sse?room=teamspaceA&room=user/alice&token=" + TestGateway.token("alice", "teamspaceA", "user/alice")))) {
             es.awaitLine("ready", WAIT);
             String welcome = next(es, "welcome");
