@@ -114,6 +114,34 @@ class PresenceTest {
     }
 
     @Test
+    void aConnectionWhoseNetworkIsCutLeavesOnceItsIdleTimeoutCloses() throws Exception {
+        try (TestGateway g = new TestGateway(dir, c -> {
+            c.idleTimeoutMs = 3000;
+            c.pingIntervalMs = 500;
+            c.presenceLeaveDelayMs = 0;
+        })) {
+            // a native client that joins and then goes silent with its socket open: from the server's side,
+            // a cut network (no FIN, no RST, no pong)
+            io.tidings.server.reliability.RawWebSocket silent = io.tidings.server.reliability.RawWebSocket.open(g.port(),
+                    "/v1/ws?token=" + TestGateway.token("carol", "projects"), Map.of());
+            try {
+                assertThat(silent.status()).isEqualTo(101);
+                assertThat(silent.next(10_000).text()).contains("\"op\":\"welcome\"");
+                silent.text("{\"op\":\"join\",\"room\":\"projects/42\"}");
+                assertThat(silent.next(10_000).text()).contains("\"op\":\"joined\"");
+                JsonNode p = awaitPresence(g, j -> j.get("subjects").asInt() == 1);
+                assertThat(p.at("/members/0/sub").asText()).isEqualTo("carol");
+                Thread.sleep(700); // pings unanswered, but within the idle timeout: still there
+                assertThat(presence(g, TestGateway.AUDIT_KEY, "room=projects/42&count=1").body())
+                        .isEqualTo("{\"room\":\"projects/42\",\"subjects\":1,\"connections\":1}");
+                awaitPresence(g, j -> j.get("subjects").asInt() == 0); // the idle timeout closed it
+            } finally {
+                silent.close();
+            }
+        }
+    }
+
+    @Test
     void aRoomLimitedKeyCannotReadAnotherRoomsPresence() throws Exception {
         try (TestGateway g = gateway(); CableNode c = tab(g, "alice")) {
             awaitPresence(g, j -> j.get("subjects").asInt() == 1);
