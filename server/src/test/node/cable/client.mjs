@@ -5,7 +5,9 @@
 //   subscribe <params json>     e.g. subscribe {"channel":"NotificationsChannel"}
 //   unsubscribe <params json>
 //   join <params json> <id> <info json> | leave <params json> | presence <params json>
-//                               anycable only: the channel's presence API (prints `presence`)
+//                               anycable only: the channel's presence API (prints `presence`);
+//   presence-cached <params json>  the same without resetting the client's cache, which the
+//                               server's pushed joins/leaves keep up to date (prints `presence`)
 //   offline | online            cut / restore the network (see browser.mjs)
 //   alive                       prints `alive` (the script is still running)
 //   exit
@@ -66,7 +68,7 @@ if (kind === 'rails' || kind === 'legacy') {
     const channel = channels.get(JSON.stringify(params))
     if (cmd === 'join') return channel.presence.join(id, info)
     if (cmd === 'leave') return channel.presence.leave()
-    channel.presence.reset() // ask the server, not the client's cache
+    if (cmd !== 'cached') channel.presence.reset() // ask the server, not the client's cache
     return channel.presence.info().then(state => print('presence', { identifier: channel.identifier, state }),
       err => print('presence-error', { message: String(err) }))
   }
@@ -93,6 +95,7 @@ readline.createInterface({ input: process.stdin }).on('line', line => {
     }
     case 'leave': return presenceCommand('leave', JSON.parse(arg))
     case 'presence': return presenceCommand('info', JSON.parse(arg))
+    case 'presence-cached': return presenceCommand('cached', JSON.parse(arg))
     case 'offline': return goOffline()
     case 'online': goOnline(); return reconnectUntilConnected()
     case 'alive': return print('alive', { opened: network.opened })

@@ -57,6 +57,7 @@ public final class Hub implements AutoCloseable {
     /** @param presence who is subscribed where; the hub keeps it up to date */
     public Hub(EventLog log, HubSettings settings, Metrics metrics, Presence presence) {
         this.presence = presence;
+        presence.onShared(this::sharedChanged);
         this.log = log;
         this.settings = settings;
         this.metrics = metrics;
@@ -160,6 +161,30 @@ public final class Hub implements AutoCloseable {
 
     public Presence presence() {
         return presence;
+    }
+
+    /**
+     * Tells the sessions subscribed to the change's room (exactly that room), on the ticker thread:
+     * in the order of the changes, and never under the lock of the session whose subscription went.
+     */
+    private void sharedChanged(Presence.SharedChange change) {
+        try {
+            ticker.execute(() -> {
+                Set<Subscription> subs = byRoom.get(change.room());
+                if (subs == null) return;
+                Set<Session> told = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                for (Subscription s : subs) {
+                    if (!told.add(s.session)) continue;
+                    try {
+                        s.session.presenceChanged(change);
+                    } catch (RuntimeException e) {
+                        report(e);
+                    }
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the hub is closed
+        }
     }
 
     void unindex(Subscription s) {

@@ -37,6 +37,14 @@ public final class Presence {
         void changed(Change change);
     }
 
+    /**
+     * A change of a room's shared set (AnyCable's presence records): {@code subject} shares
+     * {@code info} (JSON) now, or, with {@code info} null, no longer (it left, or its last
+     * connection went).
+     */
+    public record SharedChange(String room, String subject, String info) {
+    }
+
     /** Subjects (and connections) of a room. */
     public record Count(int subjects, int connections) {
     }
@@ -63,10 +71,20 @@ public final class Presence {
     private final Map<String, Map<String, Entry>> byRoom = new ConcurrentHashMap<>();
     private final long leaveDelayMs;
     private final Listener listener;
+    private volatile java.util.function.Consumer<SharedChange> sharedListener = c -> {};
 
     public Presence(long leaveDelayMs, Listener listener) {
         this.leaveDelayMs = leaveDelayMs;
         this.listener = listener;
+    }
+
+    /**
+     * Who hears of {@link SharedChange}s (the hub, which tells the room's subscribers). Called
+     * outside every presence lock, but possibly under a session's lock (a subscription's removal):
+     * it must not block nor take another session's lock.
+     */
+    void onShared(java.util.function.Consumer<SharedChange> listener) {
+        this.sharedListener = listener;
     }
 
     /** Without join/leave notifications. */
@@ -103,6 +121,7 @@ public final class Presence {
         Map<String, Entry> room = byRoom.get(s.room);
         if (room == null) return;
         List<Change> leaves = new ArrayList<>(1);
+        SharedChange unshared = null;
         synchronized (room) {
             Entry e = room.get(s.session.subject());
             if (e == null) return;
@@ -111,6 +130,7 @@ public final class Presence {
             if (n > 1) e.sessions.put(s.session, n - 1);
             else e.sessions.remove(s.session);
             if (e.sessions.isEmpty()) {
+                if (e.info != null) unshared = new SharedChange(s.room, s.session.subject(), null);
                 e.info = null;
                 e.leaveAt = System.currentTimeMillis() + leaveDelayMs;
                 if (leaveDelayMs <= 0) expire(s.room, room, e.leaveAt, leaves);
@@ -119,6 +139,7 @@ public final class Presence {
             }
         }
         for (Change c : leaves) listener.changed(c);
+        if (unshared != null) sharedListener.accept(unshared);
     }
 
     /** Announces every pending leave now (on shutdown, once the sessions are closed). */
@@ -180,12 +201,15 @@ public final class Presence {
     public boolean share(String room, Session session, String infoJson) {
         Map<String, Entry> r = byRoom.get(room);
         if (r == null) return false;
+        boolean changed;
         synchronized (r) {
             Entry e = r.get(session.subject());
             if (e == null || !e.sessions.containsKey(session)) return false;
+            changed = !java.util.Objects.equals(e.info, infoJson);
             e.info = infoJson;
-            return true;
         }
+        if (changed) sharedListener.accept(new SharedChange(room, session.subject(), infoJson));
+        return true;
     }
 
     /** The connected subjects of {@code room} that share something, in subject order. */

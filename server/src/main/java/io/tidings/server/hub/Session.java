@@ -117,6 +117,12 @@ public abstract class Session {
         close(reason);
     }
 
+    /**
+     * The shared presence set of a room this session is subscribed to changed (AnyCable's presence
+     * records); protocols that push presence override it. On the hub's ticker thread.
+     */
+    protected void presenceChanged(Presence.SharedChange change) {}
+
     /** Called about once a second by the hub: heartbeats, idle checks. */
     protected void tick(long nowNanos) {}
 

@@ -39,6 +39,12 @@ final class CableFrames {
     }
 
     /** AnyCable's answer to {@code presence}: {@code {"type":"info","total":n,"records":[{"id":<sub>,"info":<info>}…]}}. */
+    /** A pushed presence change: {@code join} with the record's info, or {@code leave} when {@code info} is null. */
+    static byte[] presenceChange(String identifierJson, String subject, String info) {
+        return Json.utf8("{\"type\":\"presence\",\"identifier\":" + identifierJson + ",\"message\":{\"type\":"
+                + (info != null ? "\"join\",\"id\":" + Json.quote(subject) + ",\"info\":" + info : "\"leave\",\"id\":" + Json.quote(subject)) + "}}");
+    }
+
     static byte[] presenceInfo(String identifierJson, java.util.List<io.tidings.server.hub.Presence.Record> records) {
         StringBuilder b = new StringBuilder("{\"type\":\"presence\",\"identifier\":").append(identifierJson)
                 .append(",\"message\":{\"type\":\"info\",\"total\":").append(records.size()).append(",\"records\":[");

@@ -227,6 +227,20 @@ final class CableSession extends WebSocketSession {
                 : Json.utf8("{\"type\":\"presence\",\"identifier\":" + c.identifierJson() + ",\"message\":{\"type\":\"error\"}}"));
     }
 
+    /**
+     * AnyCable pushes a room's presence changes to its subscribers ({@code join} with the record,
+     * {@code leave}); the client's presence cache ({@code channel.presence.info()}) follows them.
+     */
+    @Override
+    protected void presenceChanged(io.tidings.server.hub.Presence.SharedChange change) {
+        if (!extended) return;
+        synchronized (this) {
+            for (CableSubscription sub : streaming.values()) {
+                if (sub.room().equals(change.room())) send(CableFrames.presenceChange(sub.identifierJson(), change.subject(), change.info()));
+            }
+        }
+    }
+
     private void history(CableCommand c) {
         String key = c.identifier(), literal = c.identifierJson();
         if (key == null) return;

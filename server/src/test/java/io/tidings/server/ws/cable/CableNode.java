@@ -53,6 +53,11 @@ public final class CableNode implements AutoCloseable {
         script.send(line);
     }
 
+    /** Every line read so far. */
+    List<String> transcript() {
+        return transcript;
+    }
+
     /** A deadline {@link #WAIT_SECONDS} from now, for {@link #nextLineBefore}. */
     static long deadline() {
         return System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);

@@ -164,6 +164,31 @@ class PresenceTest {
     }
 
     /** Asks {@code c}'s presence API until the state is {@code expected} (joins are fire-and-forget frames on other connections). */
+    @Test
+    void theClientsPresenceCacheFollowsTheJoinsAndLeavesTheServerPushes() throws Exception {
+        try (TestGateway g = gateway();
+             CableNode alice = anycable(g, "alice");
+             CableNode bob = anycable(g, "bob");
+             CableNode carol = anycable(g, "carol")) {
+            carol.send("presence-cached " + PROJECT); // the first call asks the server, then the client watches
+            assertThat(carol.next("presence").get("state").toString()).isEqualTo("{}");
+            alice.send("join " + PROJECT + " alice {\"name\":\"Alice\"}");
+            assertThat(carol.nextFrame()).contains("\"message\":{\"type\":\"join\",\"id\":\"alice\",\"info\":{\"name\":\"Alice\"}}");
+            bob.send("join " + PROJECT + " bob {\"name\":\"Bob\"}");
+            assertThat(carol.nextFrame()).contains("\"message\":{\"type\":\"join\",\"id\":\"bob\"");
+            carol.send("presence-cached " + PROJECT); // from the cache: no request, no info answer
+            assertThat(carol.next("presence").get("state").toString()).isEqualTo("{\"alice\":{\"name\":\"Alice\"},\"bob\":{\"name\":\"Bob\"}}");
+            alice.send("leave " + PROJECT);
+            assertThat(carol.nextFrame()).contains("\"message\":{\"type\":\"leave\",\"id\":\"alice\"}");
+            bob.close(); // its process killed: its connection goes, and its record with it
+            assertThat(carol.nextFrame()).contains("\"message\":{\"type\":\"leave\",\"id\":\"bob\"}");
+            carol.send("presence-cached " + PROJECT);
+            assertThat(carol.next("presence").get("state").toString()).isEqualTo("{}");
+            assertThat(carol.transcript()).as("one info answer: the first call's; the rest came from pushes")
+                    .filteredOn(l -> l.startsWith("frame ") && l.contains("\"message\":{\"type\":\"info\"")).hasSize(1);
+        }
+    }
+
     static void awaitState(CableNode c, String expected) throws InterruptedException {
         String state = null;
         for (int i = 0; i < 100; i++) {
