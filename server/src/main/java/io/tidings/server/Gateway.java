@@ -103,8 +103,10 @@ public final class Gateway implements AutoCloseable {
                 new Cidrs(config.limitExemptCidrs)), metrics);
         Guard guard = new Guard(new ClientAddresses(new Cidrs(config.trustedProxyCidrs)), limits, new OriginPolicy(config.allowedOrigins));
         ApiAuth apiAuth = new ApiAuth(() -> keys, guard.addresses(), limits, metrics);
-        metrics.declareConnectionSecurity(config.cablePath.isEmpty() ? List.of(Metrics.NATIVE, io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL, "sse")
-                : List.of(Metrics.NATIVE, io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL, "actioncable", "sse"));
+        List<String> protocols = new java.util.ArrayList<>(List.of(Metrics.NATIVE, io.tidings.server.ws.socketio.SocketIoEndpoint.METRIC_LABEL,
+                io.tidings.server.sse.SseEndpoint.PROTOCOL));
+        if (!config.cablePath.isEmpty()) protocols.add("actioncable");
+        metrics.declareConnectionSecurity(protocols);
         this.authenticator = new Authenticator(() -> tokens, webhook, limits, metrics, config.credentialsGraceMs);
         CredentialNames credentialNames = new CredentialNames(config.authWebhookCookies, config.authWebhookHeaders);
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
@@ -132,7 +134,7 @@ public final class Gateway implements AutoCloseable {
                 .addExactPath("/v1/presence", new io.tidings.server.http.PresenceHandler(hub.presence(), apiAuth, metrics))
                 .addExactPath("/v1/ws", new UpgradeGate(Metrics.NATIVE, authenticator, credentialNames, guard, metrics, true,
                         Handlers.websocket(new NativeEndpoint(hub, authenticator, ws))))
-                .addExactPath(io.tidings.server.sse.SseEndpoint.PATH, UpgradeGate.forStream("sse", authenticator, credentialNames, guard, metrics,
+                .addExactPath(io.tidings.server.sse.SseEndpoint.PATH, UpgradeGate.forStream(io.tidings.server.sse.SseEndpoint.PROTOCOL, authenticator, credentialNames, guard, metrics,
                         new io.tidings.server.sse.SseEndpoint(hub, authenticator, ws.maxRoomsPerConnection(), config.pingIntervalMs)))
                 .addExactPath("/healthz", json(200, "{\"status\":\"ok\"}"))
                 .addExactPath("/readyz", this::ready)

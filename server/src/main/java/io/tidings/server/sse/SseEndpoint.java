@@ -35,6 +35,8 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class SseEndpoint implements HttpHandler {
     public static final String PATH = "/v1/sse";
+    /** The metric label of SSE streams. */
+    public static final String PROTOCOL = SseSession.PROTOCOL;
     private static final HttpString LAST_EVENT_ID = new HttpString("Last-Event-ID");
     private static final HttpString ACCEL_BUFFERING = new HttpString("X-Accel-Buffering");
 
@@ -48,7 +50,7 @@ public final class SseEndpoint implements HttpHandler {
         this.auth = auth;
         this.maxRooms = maxRooms;
         this.heartbeatMs = heartbeatMs;
-        hub.metrics().protocol(SseSession.PROTOCOL, false);
+        hub.metrics().protocol(PROTOCOL, false);
     }
 
     @Override
@@ -94,7 +96,7 @@ public final class SseEndpoint implements HttpHandler {
         for (int i = 0; i < rooms.size(); i++) {
             JoinDecision d = JoinDecision.orUnavailable(decisions.get(i).getNow(null));
             if (!d.allowed()) {
-                hub.metrics().join(SseSession.PROTOCOL, d.label());
+                hub.metrics().join(PROTOCOL, d.label());
                 new ApiError(d.outcome() == JoinDecision.Outcome.UNAVAILABLE ? 503 : 403, d.code(),
                         "room " + rooms.get(i) + ": " + d.message()).send(exchange);
                 return;

@@ -9,7 +9,7 @@ import io.tidings.server.hub.JoinResult;
 import io.tidings.server.hub.Session;
 import io.tidings.server.hub.Subscription;
 import io.tidings.server.ws.IoThreadOutbox;
-import io.tidings.storage.Gap;
+import io.tidings.server.ws.NativeFrames;
 import io.tidings.storage.GapException;
 import io.tidings.storage.Offset;
 import io.undertow.io.IoCallback;
@@ -107,25 +107,20 @@ final class SseSession extends Session {
                 firstAvailable = hub().log().firstAvailable();
             } catch (GapException e) {
                 start = null;
-                gapReason = e.gap().reason().name().toLowerCase();
+                gapReason = NativeFrames.reason(e.gap().reason());
                 firstAvailable = e.gap().firstAvailable();
             }
         }
         if (start == null) start = hub().log().head();
-        send(Json.utf8("retry: " + RETRY_MS + "\nid: " + start + "\nevent: welcome\ndata: {\"op\":\"welcome\",\"epoch\":"
-                + Json.quote(start.epoch()) + ",\"offset\":\"" + start + "\",\"sub\":" + Json.quote(principal.subject()) + "}\n\n"));
+        send(Json.utf8("retry: " + RETRY_MS + "\nid: " + start + "\nevent: welcome\ndata: " + NativeFrames.welcome(start, principal.subject()) + "\n\n"));
         String reason = gapReason;
         Offset first = firstAvailable;
         for (String room : rooms) {
             join(room, room, start, result -> {
                 List<byte[]> out = new ArrayList<>(2);
-                out.add(control("joined", "{\"op\":\"joined\",\"room\":" + Json.quote(room) + "}"));
-                Gap gap = result.status() == JoinResult.Status.GAP ? result.gap() : null; // trimmed since the check above
-                if (reason != null || gap != null) {
-                    out.add(control("gap", "{\"op\":\"gap\",\"room\":" + Json.quote(room) + ",\"offset\":\""
-                            + (gap != null ? gap.firstAvailable() : first) + "\",\"reason\":\""
-                            + (gap != null ? gap.reason().name().toLowerCase() : reason) + "\"}"));
-                }
+                out.add(control("joined", NativeFrames.joined(room)));
+                if (result.status() == JoinResult.Status.GAP) out.add(control("gap", NativeFrames.gap(room, result.gap()))); // trimmed since the check above
+                else if (reason != null) out.add(control("gap", NativeFrames.gap(room, first, reason)));
                 return out;
             });
         }
@@ -153,7 +148,7 @@ final class SseSession extends Session {
 
     @Override
     protected byte[] liveFrame(Subscription subscription) {
-        return control("live", "{\"op\":\"live\",\"room\":" + Json.quote(subscription.room()) + "}");
+        return control("live", NativeFrames.live(subscription.room()));
     }
 
     @Override

@@ -11,7 +11,6 @@ import io.tidings.server.hub.Frames;
 import io.tidings.server.hub.JoinResult;
 import io.tidings.server.hub.Rooms;
 import io.tidings.server.hub.Subscription;
-import io.tidings.storage.Gap;
 import io.tidings.storage.Offset;
 import io.undertow.websockets.core.WebSocketChannel;
 
@@ -50,8 +49,7 @@ final class NativeSession extends WebSocketSession {
 
     void welcome() {
         Offset head = hub().log().head();
-        sendNow("{\"op\":\"welcome\",\"epoch\":" + Json.quote(head.epoch()) + ",\"offset\":\"" + head
-                + "\",\"sub\":" + Json.quote(principal.subject()) + "}");
+        sendNow(NativeFrames.welcome(head, principal.subject()));
         startReceiving();
     }
 
@@ -126,14 +124,9 @@ final class NativeSession extends WebSocketSession {
         String why = malformed;
         join(room, room, after, result -> {
             List<byte[]> out = new ArrayList<>(2);
-            out.add(Json.utf8("{\"op\":\"joined\",\"room\":" + Json.quote(room) + "}"));
-            if (result.status() == JoinResult.Status.GAP || why != null) {
-                Gap gap = result.gap();
-                String reason = why != null ? "malformed" : gap.reason().name().toLowerCase();
-                Offset first = why != null ? hub().log().firstAvailable() : gap.firstAvailable();
-                out.add(Json.utf8("{\"op\":\"gap\",\"room\":" + Json.quote(room) + ",\"offset\":\"" + first
-                        + "\",\"reason\":\"" + reason + "\"}"));
-            }
+            out.add(Json.utf8(NativeFrames.joined(room)));
+            if (why != null) out.add(Json.utf8(NativeFrames.gap(room, hub().log().firstAvailable(), "malformed")));
+            else if (result.status() == JoinResult.Status.GAP) out.add(Json.utf8(NativeFrames.gap(room, result.gap())));
             return out;
         });
     }
@@ -205,7 +198,7 @@ final class NativeSession extends WebSocketSession {
 
     @Override
     protected byte[] liveFrame(Subscription subscription) {
-        return Json.utf8("{\"op\":\"live\",\"room\":" + Json.quote(subscription.room()) + "}");
+        return Json.utf8(NativeFrames.live(subscription.room()));
     }
 
     @Override

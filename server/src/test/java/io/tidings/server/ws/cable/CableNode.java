@@ -94,11 +94,9 @@ public final class CableNode implements AutoCloseable {
      * did not catch ({@code uncaught}) fails the test unless it is what the test waits for.
      */
     String nextRaw(String tag) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+        long deadline = deadline();
         while (true) {
-            long left = TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime());
-            if (left <= 0) throw new AssertionError("no line tagged '" + tag + "' within " + WAIT_SECONDS + " s; lines so far:\n  " + String.join("\n  ", transcript));
-            String line = read(left);
+            String line = nextLineBefore(deadline, "a line tagged '" + tag + "'");
             if (line.startsWith(tag + " ")) return line.substring(tag.length() + 1);
             if (line.startsWith("uncaught ")) throw new AssertionError("the client threw: " + line);
         }

@@ -163,7 +163,6 @@ class PresenceTest {
         return c;
     }
 
-    /** Asks {@code c}'s presence API until the state is {@code expected} (joins are fire-and-forget frames on other connections). */
     @Test
     void theClientsPresenceCacheFollowsTheJoinsAndLeavesTheServerPushes() throws Exception {
         try (TestGateway g = gateway();
@@ -189,6 +188,7 @@ class PresenceTest {
         }
     }
 
+    /** Asks {@code c}'s presence API until the state is {@code expected} (joins are fire-and-forget frames on other connections). */
     static void awaitState(CableNode c, String expected) throws InterruptedException {
         String state = null;
         for (int i = 0; i < 100; i++) {
