@@ -35,19 +35,14 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The cluster {@link EventLog}: Apache Kafka is the log, every gateway node reads it into a local
@@ -149,8 +144,8 @@ public final class KafkaEventLog implements EventLog {
         long size = index.size();
         this.head = size == 0 ? Offset.start(epoch) : new Offset(epoch, index.clusterAt(size - 1));
         if (size > 0) this.replicaOffset = KafkaOffsets.kafkaOffset(head.index());
-        this.producer = new KafkaProducer<>(producerProperties(config));
-        this.consumer = new KafkaConsumer<>(consumerProperties(config));
+        this.producer = new KafkaProducer<>(KafkaClients.producer(config.bootstrapServers(), config.produceTimeoutMillis()));
+        this.consumer = new KafkaConsumer<>(KafkaClients.consumer(config.bootstrapServers()));
         CONSUMERS_OPENED.incrementAndGet();
         consumer.assign(List.of(partition));
         consumer.seek(partition, size == 0 ? retentionStart : replicaOffset + 1);
@@ -469,12 +464,7 @@ public final class KafkaEventLog implements EventLog {
     private record TopicFacts(org.apache.kafka.common.Uuid topicId, long logStart) {}
 
     private static TopicFacts describe(KafkaLogConfig config) {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        int timeout = (int) Math.min(Integer.MAX_VALUE, Math.max(config.produceTimeoutMillis(), 5_000));
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout);
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout);
-        try (Admin admin = Admin.create(p)) {
+        try (Admin admin = Admin.create(KafkaClients.admin(config.bootstrapServers(), config.produceTimeoutMillis()))) {
             TopicDescription d = admin.describeTopics(List.of(config.topic())).allTopicNames()
                     .get(30, TimeUnit.SECONDS).get(config.topic());
             if (d.partitions().size() != 1) {
@@ -494,33 +484,7 @@ public final class KafkaEventLog implements EventLog {
         }
     }
 
-    private static Properties producerProperties(KafkaLogConfig config) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
-        int timeout = (int) Math.min(Integer.MAX_VALUE - 1, config.produceTimeoutMillis());
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout);
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout + 1);
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        return p;
-    }
-
-    private static Properties consumerProperties(KafkaLogConfig config) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        return p;
-    }
-
-    private static void sleepQuietly(long millis) {
+    static void sleepQuietly(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
