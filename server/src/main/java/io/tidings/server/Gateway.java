@@ -29,9 +29,11 @@ import io.tidings.server.ws.cable.CableSettings;
 import io.tidings.server.ws.cable.ChannelRoutes;
 import io.tidings.kafka.KafkaEventLog;
 import io.tidings.kafka.KafkaLogConfig;
+import io.tidings.kafka.KafkaSessionTable;
 import io.tidings.storage.EventLog;
 import io.tidings.storage.LogConfig;
 import io.tidings.storage.Retention;
+import io.tidings.storage.SessionTable;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.server.HttpHandler;
@@ -69,6 +71,8 @@ public final class Gateway implements AutoCloseable {
 
     private final GatewayConfig config;
     private final EventLog log;
+    /** Cluster mode: session state shared by every node; null on the embedded log. */
+    private final SessionTable sessions;
     private final Hub hub;
     private final io.tidings.server.hub.PresenceEvents presenceEvents;
     private final Metrics metrics = new Metrics();
@@ -112,6 +116,7 @@ public final class Gateway implements AutoCloseable {
         ChannelRoutes cableChannels = new ChannelRoutes(config.cableChannels); // checked before the log opens
 
         this.log = openLog(config, metrics);
+        this.sessions = openSessions(config);
         if (log.tailRepair() != null) LOG.warning("log recovery: " + log.tailRepair().describe());
         this.metrics.bindLog(log);
         this.metrics.bindDisk(logDir(config), config.minFreeBytes, config.retentionMaxBytes, config.retentionMaxAgeMs);
@@ -122,7 +127,7 @@ public final class Gateway implements AutoCloseable {
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
                 config.idleTimeoutMs, 256);
         this.socketIo = new io.tidings.server.ws.socketio.SocketIoEndpoint(hub, authenticator,
-                io.tidings.server.ws.socketio.SocketIoSettings.of(config));
+                io.tidings.server.ws.socketio.SocketIoSettings.of(config), sessions);
 
         PathHandler routes = Handlers.path()
                 // Socket.IO authenticates at its CONNECT packet, after the upgrade
@@ -282,17 +287,12 @@ public final class Gateway implements AutoCloseable {
     private CableEndpoint cableEndpoint(GatewayConfig config, ChannelRoutes channels) {
         WebSocketSettings socket = new WebSocketSettings(config.maxInboundFrameBytes, config.cablePingIntervalMs, config.idleTimeoutMs, 256);
         return new CableEndpoint(hub, authenticator, new CableSettings(socket, config.pingIntervalMs, channels, config.cableDisconnectFrames,
-                config.cableSessionTtlMs, config.cableMaxRestorableSessions));
+                config.cableSessionTtlMs, config.cableMaxRestorableSessions), sessions);
     }
 
     static final String CHRONICLE = "chronicle";
     static final String KAFKA = "kafka";
 
-    /**
-     * The embedded Chronicle log on {@code dataDir/log}, or in cluster mode the Kafka log with its
-     * read replica on {@code dataDir/kafka-replica} (docs/cluster.md). Only cluster mode connects out,
-     * and only to {@code kafkaBootstrapServers}.
-     */
     /**
      * True when an append never waits on a disk flush or the network (the embedded log under
      * process_crash durability): only then may a small publish be answered on the I/O thread.
@@ -301,6 +301,11 @@ public final class Gateway implements AutoCloseable {
         return CHRONICLE.equals(config.log) && config.durability == io.tidings.storage.Durability.PROCESS_CRASH;
     }
 
+    /**
+     * The embedded Chronicle log on {@code dataDir/log}, or in cluster mode the Kafka log with its
+     * read replica on {@code dataDir/kafka-replica} (docs/cluster.md). Only cluster mode connects out,
+     * and only to {@code kafkaBootstrapServers}.
+     */
     private static EventLog openLog(GatewayConfig config, Metrics metrics) {
         switch (config.log) {
             case CHRONICLE:
@@ -322,6 +327,13 @@ public final class Gateway implements AutoCloseable {
             default:
                 throw new IllegalArgumentException("log must be chronicle or kafka, not " + config.log);
         }
+    }
+
+    /** Cluster mode: the session table every node shares (docs/cluster.md, "Session state"); otherwise null. */
+    private static SessionTable openSessions(GatewayConfig config) {
+        if (!KAFKA.equals(config.log)) return null;
+        String topic = config.kafkaSessionsTopic.isBlank() ? config.kafkaTopic + "-sessions" : config.kafkaSessionsTopic;
+        return KafkaSessionTable.open(config.kafkaBootstrapServers, topic, config.kafkaTopic, config.kafkaProduceTimeoutMs);
     }
 
     private static Path logDir(GatewayConfig config) {
@@ -417,6 +429,7 @@ public final class Gateway implements AutoCloseable {
         server.stop();
         hub.presence().leaveAll(); // the pending leaves of the closed sessions, before the log closes
         presenceEvents.close();
+        if (sessions != null) sessions.close();
         log.close();
     }
 }

@@ -50,6 +50,11 @@ public final class GatewayConfig {
     public String kafkaBootstrapServers = "";
     /** Cluster mode: the events topic (one partition; replication factor 3, min.insync.replicas 2). */
     public String kafkaTopic = "tidings-events";
+    /**
+     * Cluster mode: the compacted topic of session state every node can resume from (Socket.IO
+     * recovery records, restorable cable sessions); empty: {@code <kafkaTopic>-sessions}. Created if missing.
+     */
+    public String kafkaSessionsTopic = "";
     /** Cluster mode: a publish Kafka has not committed within this gets 503. */
     public long kafkaProduceTimeoutMs = 10_000;
 

@@ -40,7 +40,7 @@ public final class FaultyTcpProxy implements AutoCloseable {
 
     static final int MAX_STALL_MS = 800;
 
-    private final int targetPort;
+    private volatile int targetPort;
     private final ServerSocket server;
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
     private final Map<Fault, AtomicInteger> injected = new EnumMap<>(Fault.class);
@@ -58,6 +58,11 @@ public final class FaultyTcpProxy implements AutoCloseable {
         Thread acceptor = new Thread(this::accept, "proxy-accept");
         acceptor.setDaemon(true);
         acceptor.start();
+    }
+
+    /** New connections go to {@code port} from now on (a load balancer moving clients to another node). */
+    public void retarget(int port) {
+        targetPort = port;
     }
 
     public int port() {

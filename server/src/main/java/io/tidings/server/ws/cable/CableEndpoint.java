@@ -6,6 +6,7 @@ import io.tidings.server.hub.Hub;
 import io.tidings.server.ws.NativeCloseCodes;
 import io.tidings.server.ws.UpgradeCredentials;
 import io.tidings.server.ws.UpgradeGate;
+import io.tidings.storage.SessionTable;
 import io.undertow.server.HttpHandler;
 import io.undertow.websockets.WebSocketConnectionCallback;
 import io.undertow.websockets.WebSocketProtocolHandshakeHandler;
@@ -44,11 +45,15 @@ public final class CableEndpoint implements WebSocketConnectionCallback {
     private final CableSettings settings;
     private final RestorableSessions restorable;
 
-    public CableEndpoint(Hub hub, Authenticator auth, CableSettings settings) {
+    /**
+     * @param sessions the cluster's session table, where restorable sessions go so that every node can
+     *                 restore them; null: they are kept in this node's memory
+     */
+    public CableEndpoint(Hub hub, Authenticator auth, CableSettings settings, SessionTable sessions) {
         this.hub = hub;
         this.auth = auth;
         this.settings = settings;
-        this.restorable = new RestorableSessions(settings.sessionTtlMs(), settings.maxRestorableSessions());
+        this.restorable = new RestorableSessions(settings.sessionTtlMs(), settings.maxRestorableSessions(), sessions);
         hub.metrics().protocol(CableSession.METRIC_LABEL, true);
     }
 

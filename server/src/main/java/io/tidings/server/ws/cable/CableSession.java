@@ -72,6 +72,8 @@ final class CableSession extends WebSocketSession {
     private final long socketPingIntervalNanos;
     private volatile long lastSocketPingNanos = System.nanoTime();
     private volatile boolean takenOver;
+    /** When this session's subscriptions were last put in the cluster's session table. */
+    private volatile long lastPutMillis = System.currentTimeMillis();
 
     // guarded by this
     private final Map<String, CableSubscription> streaming = new LinkedHashMap<>();
@@ -95,12 +97,19 @@ final class CableSession extends WebSocketSession {
         this.socketPingIntervalNanos = settings.socketPingIntervalMs() * 1_000_000L;
     }
 
-    /** Sends the welcome (restoring session {@code restoreSid} if it can) and starts receiving commands. */
+    /**
+     * Sends the welcome (restoring session {@code restoreSid} if it can: in cluster mode once the
+     * session table answered) and starts receiving commands.
+     */
     void welcome(String restoreSid) {
+        if (!extended || restoreSid == null) welcome(null, null);
+        else whenDone(restorable.take(restoreSid, principal.subject()), (old, failure) -> welcome(restoreSid, old));
+    }
+
+    private void welcome(String restoreSid, RestorableSessions.Snapshot old) {
         StringBuilder w = new StringBuilder("{\"type\":\"welcome\"");
         if (extended) {
             w.append(",\"sid\":").append(Json.quote(sid));
-            RestorableSessions.Snapshot old = restoreSid == null ? null : restorable.take(restoreSid, principal.subject());
             if (restoreSid != null) hub().metrics().resume(METRIC_LABEL, old != null ? "recovered" : "gap");
             if (old != null) {
                 w.append(",\"restored\":true,\"restored_ids\":[");
@@ -117,6 +126,7 @@ final class CableSession extends WebSocketSession {
                 w.append(']');
             }
             restorable.started(sid, this);
+            if (old != null) subscriptionsChanged();
         }
         send(Json.utf8(w.append('}').toString()));
         startReceiving();
@@ -198,6 +208,7 @@ final class CableSession extends WebSocketSession {
             if (wantsHistory) historyOutcome(start, result, key, literal, out);
             return out;
         });
+        subscriptionsChanged();
         // @anycable/core repeats a presence join inside its subscribe after a reconnect
         if (extended && c.presence() != null && c.presence().has("info")) hub().presence().share(room, this, c.presence().get("info").toString());
     }
@@ -274,6 +285,25 @@ final class CableSession extends WebSocketSession {
             awaitingHistory.remove(key);
             historyPending.remove(key);
         }
+        subscriptionsChanged();
+    }
+
+    /** Cluster mode: puts this session's subscriptions in the session table, where any node can restore them. */
+    private void subscriptionsChanged() {
+        if (!extended) return;
+        RestorableSessions.Snapshot s;
+        synchronized (this) {
+            if (snapshotTaken) return;
+            s = snapshot();
+        }
+        lastPutMillis = s.endedAtMillis();
+        restorable.changed(sid, this, s);
+    }
+
+    @Override
+    protected void tick(long nowNanos) {
+        super.tick(nowNanos);
+        if (extended && restorable.refreshDue(lastPutMillis, System.currentTimeMillis())) subscriptionsChanged();
     }
 
     /** Under the lock (inside a join's reply). */

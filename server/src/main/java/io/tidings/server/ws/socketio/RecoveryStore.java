@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidings.server.http.Json;
 import io.tidings.storage.Offset;
+import io.tidings.storage.SessionTable;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,6 +24,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -56,6 +58,15 @@ import java.util.stream.Stream;
  * gets a fresh session, never a wrong one); a record still marked {@code connected} was held when the
  * gateway stopped without a clean shutdown, so its client is treated as last seen at open time.
  * Records of sessions disconnected for longer than the TTL are deleted on open and by {@link #sweep()}.
+ *
+ * <h2>Cluster mode: the records in a {@link SessionTable}</h2>
+ * With a table (the cluster's, shared by every node), records are not files: the same JSON is put
+ * under {@code socketio/<pid>} with the TTL, and a change counts once the table committed it (a join
+ * is acknowledged then). {@link #find} asks the table, so a session created on another node is found
+ * here. Held sessions are put again by {@link #sweep()} before their TTL runs out, so a session whose
+ * node died stays recoverable for a TTL from its last refresh. When another node takes or forgets a
+ * session this node holds, the local entry is dropped without a write and its connection closed
+ * ({@code displaced}), so the two nodes never both write it on.
  *
  * <p>Thread safety: thread-safe. Each session's record is changed, and written or deleted by the
  * writer thread, under its entry's lock, so the files of one session change in order; different
@@ -93,24 +104,30 @@ final class RecoveryStore implements AutoCloseable {
     private final long ttlMs;
     private final boolean fsync;
     private final LongSupplier clock;
+    /** The cluster's table, or null: records are files in {@code dir}. */
+    private final SessionTable table;
+    /** Closes a connection whose session another node took. */
+    private final Consumer<Object> displaced;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
     /** Sessions whose file must be written or deleted; each at most once (Entry.queued). */
     private final BlockingQueue<Entry> changed = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile boolean closed;
 
-    private RecoveryStore(Path dir, long ttlMs, boolean fsync, LongSupplier clock) {
+    private RecoveryStore(Path dir, long ttlMs, boolean fsync, LongSupplier clock, SessionTable table, Consumer<Object> displaced) {
         this.dir = dir;
         this.ttlMs = ttlMs;
         this.fsync = fsync;
         this.clock = clock;
+        this.table = table;
+        this.displaced = displaced;
         this.writer = new Thread(this::writeChanges, "tidings-socketio-sessions");
         writer.setDaemon(true);
     }
 
     /** Opens (or creates) the store in {@code dir}, applying the recovery rule above. */
     static RecoveryStore open(Path dir, long ttlMs, boolean fsync, LongSupplier clock) {
-        RecoveryStore store = new RecoveryStore(dir, ttlMs, fsync, clock);
+        RecoveryStore store = new RecoveryStore(dir, ttlMs, fsync, clock, null, owner -> {});
         try {
             Files.createDirectories(dir);
             store.load();
@@ -119,6 +136,36 @@ final class RecoveryStore implements AutoCloseable {
         }
         store.writer.start();
         return store;
+    }
+
+    /**
+     * Opens the store on the cluster's {@code table}; {@code displaced} closes a connection of this
+     * node whose session another node took.
+     */
+    static RecoveryStore open(SessionTable table, long ttlMs, LongSupplier clock, Consumer<Object> displaced) {
+        RecoveryStore store = new RecoveryStore(null, ttlMs, false, clock, table, displaced);
+        table.onForeignChange(store::changedElsewhere);
+        store.writer.start();
+        return store;
+    }
+
+    static final String KEY_PREFIX = "socketio/";
+
+    /** Another node wrote or removed session {@code key}: if this node has it, forget it here (no write). */
+    private void changedElsewhere(String key, byte[] value) {
+        if (!key.startsWith(KEY_PREFIX)) return;
+        Entry e = entries.get(key.substring(KEY_PREFIX.length()));
+        if (e == null) return;
+        Object owner;
+        synchronized (e) {
+            if (e.removed) return;
+            owner = e.owner;
+            e.removed = true;
+            e.owner = null;
+            entries.remove(e.record.pid(), e);
+            done(e);
+        }
+        if (owner != null) displaced.accept(owner);
     }
 
     private void load() throws IOException {
@@ -163,9 +210,35 @@ final class RecoveryStore implements AutoCloseable {
         }
     }
 
-    /** The recoverable session {@code pid}, or null if unknown or expired (an expired one is deleted). */
-    Record find(String pid) {
-        if (pid == null || !ID.matcher(pid).matches()) return null;
+    /**
+     * The recoverable session {@code pid}, or null if unknown or expired (an expired one is deleted).
+     * With a table, completes once the table answered (null if it could not: the client gets a fresh session).
+     */
+    CompletableFuture<Record> find(String pid) {
+        if (pid == null || !ID.matcher(pid).matches()) return CompletableFuture.completedFuture(null);
+        if (table == null) return CompletableFuture.completedFuture(findHere(pid));
+        return table.get(KEY_PREFIX + pid).handle((bytes, failure) -> {
+            if (failure != null) {
+                LOG.warning("Socket.IO session " + pid + " not looked up: " + failure.getMessage());
+                return null;
+            }
+            Record here = findHere(pid); // after the table's answer: an entry still here is the latest
+            if (here != null || bytes == null) return here;
+            try {
+                Record r = decode(bytes);
+                if (!r.pid().equals(pid)) return null;
+                Entry e = new Entry();
+                e.record = r.with(r.rooms(), false, r.lastSeenMs());
+                Entry raced = entries.putIfAbsent(pid, e);
+                return raced == null ? e.record : findHere(pid);
+            } catch (IOException | RuntimeException damaged) {
+                LOG.warning("ignoring an unreadable Socket.IO session record " + pid + ": " + damaged.getMessage());
+                return null;
+            }
+        });
+    }
+
+    private Record findHere(String pid) {
         Entry e = entries.get(pid);
         if (e == null) return null;
         synchronized (e) {
@@ -252,16 +325,28 @@ final class RecoveryStore implements AutoCloseable {
         }
     }
 
-    /** Deletes sessions disconnected for longer than the TTL; returns how many. */
+    /**
+     * Deletes sessions disconnected for longer than the TTL; returns how many. With a table, also puts
+     * again each held session last written more than a third of the TTL ago.
+     */
     int sweep() {
         long now = clock.getAsLong();
         int n = 0;
         for (Iterator<Entry> it = entries.values().iterator(); it.hasNext(); ) {
             Entry e = it.next();
             synchronized (e) {
-                if (!e.removed && e.owner == null && e.record.lastSeenMs() + ttlMs < now) {
-                    remove(e);
+                if (e.removed) continue;
+                if (e.owner == null && e.record.lastSeenMs() + ttlMs < now) {
+                    if (table != null) { // the table expires it by itself: just forget it here
+                        e.removed = true;
+                        entries.remove(e.record.pid(), e);
+                    } else {
+                        remove(e);
+                    }
                     n++;
+                } else if (table != null && e.owner != null && e.record.lastSeenMs() + ttlMs / 3 < now) {
+                    e.record = e.record.with(e.record.rooms(), true, now);
+                    persist(e);
                 }
             }
         }
@@ -312,6 +397,10 @@ final class RecoveryStore implements AutoCloseable {
                 done(e);
                 return;
             }
+            if (table != null) {
+                putInTable(e);
+                return;
+            }
             try {
                 if (e.removed) Files.deleteIfExists(dir.resolve(e.record.pid() + ".json"));
                 else write(e.record);
@@ -320,6 +409,18 @@ final class RecoveryStore implements AutoCloseable {
             }
             done(e);
         }
+    }
+
+    /** Caller holds e's lock: the write goes to the table; its waiters are told when it committed. */
+    private void putInTable(Entry e) {
+        String pid = e.record.pid();
+        CompletableFuture<Void> committed = e.removed ? table.remove(KEY_PREFIX + pid) : table.put(KEY_PREFIX + pid, encode(e.record), ttlMs);
+        List<CompletableFuture<Void>> waiting = e.waiting;
+        e.waiting = null;
+        committed.whenComplete((ok, failure) -> {
+            if (failure != null) LOG.warning("cannot " + (e.removed ? "remove" : "put") + " Socket.IO session " + pid + " in the session table: " + failure.getMessage());
+            if (waiting != null) for (CompletableFuture<Void> w : waiting) w.complete(null);
+        });
     }
 
     /** Caller holds e's lock. */

@@ -1,9 +1,11 @@
 package io.tidings.server.ws.socketio;
 
 import io.tidings.server.auth.Authenticator;
+import io.tidings.server.hub.CloseReason;
 import io.tidings.server.hub.Hub;
 import io.tidings.server.ws.UpgradeGate;
 import io.tidings.storage.Durability;
+import io.tidings.storage.SessionTable;
 import io.undertow.Handlers;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
@@ -49,13 +51,19 @@ public final class SocketIoEndpoint implements HttpHandler, WebSocketConnectionC
     private final HttpHandler upgrade;
     private final ScheduledExecutorService sweeper;
 
-    public SocketIoEndpoint(Hub hub, Authenticator auth, SocketIoSettings settings) {
+    /**
+     * @param sessions the cluster's session table, where recovery records go so that every node can
+     *                 recover them; null: records are files in {@link SocketIoSettings#sessionDir()}
+     */
+    public SocketIoEndpoint(Hub hub, Authenticator auth, SocketIoSettings settings, SessionTable sessions) {
         this.hub = hub;
         this.auth = auth;
         this.settings = settings;
         hub.metrics().protocol(METRIC_LABEL, true);
-        this.store = RecoveryStore.open(settings.sessionDir(), settings.sessionTtlMs(),
-                settings.durability() == Durability.POWER_LOSS, System::currentTimeMillis);
+        this.store = sessions == null
+                ? RecoveryStore.open(settings.sessionDir(), settings.sessionTtlMs(), settings.durability() == Durability.POWER_LOSS, System::currentTimeMillis)
+                : RecoveryStore.open(sessions, settings.sessionTtlMs(), System::currentTimeMillis, owner -> ((SocketIoSession) owner)
+                        .close(new CloseReason(CloseReason.Kind.GOING_AWAY, "session resumed on another node")));
         this.upgrade = Handlers.websocket(this, exchange -> reject(exchange, BAD_REQUEST, "Bad request"));
         this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tidings-socketio-sweeper");

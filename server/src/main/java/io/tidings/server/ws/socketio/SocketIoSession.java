@@ -263,14 +263,23 @@ final class SocketIoSession extends WebSocketSession {
             connectTimer = null;
         }
         JsonNode wantPid = data.get("pid"), wantOffset = data.get("offset");
-        RecoveryStore.Record rec = wantPid != null && wantPid.isTextual() ? store.find(wantPid.asText()) : null;
-        if (rec == null || !rec.subject().equals(who.subject())) {
-            if (wantPid != null && wantPid.isTextual()) hub().metrics().resume(protocol(), "gap");
+        if (wantPid == null || !wantPid.isTextual()) {
             connecting = false;
             fresh();
             return;
         }
         String offset = wantOffset != null && wantOffset.isTextual() ? wantOffset.asText() : null;
+        whenDone(store.find(wantPid.asText()), (rec, failure) -> recover(who, rec, offset));
+    }
+
+    /** Recovers session {@code rec} (null: unknown or expired) for {@code who}, or starts a fresh one. */
+    private void recover(Principal who, RecoveryStore.Record rec, String offset) {
+        if (rec == null || !rec.subject().equals(who.subject())) {
+            hub().metrics().resume(protocol(), "gap");
+            connecting = false;
+            fresh();
+            return;
+        }
         whenDone(allAllowed(rec.rooms().keySet()), (allowed, failure) -> {
             connecting = false;
             boolean recovered = Boolean.TRUE.equals(allowed) && restore(rec, offset);

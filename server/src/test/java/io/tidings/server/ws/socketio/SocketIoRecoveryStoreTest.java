@@ -46,7 +46,7 @@ class SocketIoRecoveryStoreTest {
         s.flush();
 
         RecoveryStore again = open();
-        RecoveryStore.Record r = again.find(PID_A);
+        RecoveryStore.Record r = again.find(PID_A).join();
         assertThat(r.sid()).isEqualTo("sid-" + PID_A);
         assertThat(r.subject()).isEqualTo("alice");
         assertThat(r.rooms()).containsExactlyEntriesOf(rooms);
@@ -64,8 +64,8 @@ class SocketIoRecoveryStoreTest {
         assertThat(t.displaced()).isSameAs(owner);
         s.rooms(PID_A, owner, Map.of("teamspaceA", new Offset(EPOCH, 1))); // the displaced one: ignored
         s.release(PID_A, owner);                                                  // ignored too
-        assertThat(s.find(PID_A).rooms()).isEmpty();
-        assertThat(s.find(PID_A).connected()).isTrue();
+        assertThat(s.find(PID_A).join().rooms()).isEmpty();
+        assertThat(s.find(PID_A).join().connected()).isTrue();
 
         now.addAndGet(10);
         s.close(); // held sessions are recorded as disconnected now
@@ -97,8 +97,8 @@ class SocketIoRecoveryStoreTest {
 
         now.set(1_000_000 + TTL + 1); // B has now been away longer than the TTL; A was held at the crash
         RecoveryStore again = open();
-        assertThat(again.find(PID_B)).isNull();
-        RecoveryStore.Record a = again.find(PID_A);
+        assertThat(again.find(PID_B).join()).isNull();
+        RecoveryStore.Record a = again.find(PID_A).join();
         assertThat(a.connected()).isFalse();
         assertThat(a.lastSeenMs()).as("held when the gateway died: seen until it came back").isEqualTo(now.get());
         assertThat(RecoveryStore.decode(Files.readAllBytes(dir.resolve(PID_A + ".json"))).lastSeenMs()).isEqualTo(now.get());
@@ -113,9 +113,9 @@ class SocketIoRecoveryStoreTest {
         s.create(record(PID_A, Map.of()), owner);
         s.release(PID_A, owner);
         now.addAndGet(TTL);
-        assertThat(s.find(PID_A)).as("at the TTL: still recoverable").isNotNull();
+        assertThat(s.find(PID_A).join()).as("at the TTL: still recoverable").isNotNull();
         now.addAndGet(1);
-        assertThat(s.find(PID_A)).isNull();
+        assertThat(s.find(PID_A).join()).isNull();
         s.flush();
         assertThat(dir.resolve(PID_A + ".json")).doesNotExist();
     }
@@ -128,8 +128,8 @@ class SocketIoRecoveryStoreTest {
         s.release(PID_B, owner);
         now.addAndGet(TTL + 1);
         assertThat(s.sweep()).isEqualTo(1);
-        assertThat(s.find(PID_A)).isNotNull();
-        assertThat(s.find(PID_B)).isNull();
+        assertThat(s.find(PID_A).join()).isNotNull();
+        assertThat(s.find(PID_B).join()).isNull();
         s.flush();
         assertThat(dir.resolve(PID_B + ".json")).doesNotExist();
     }
@@ -157,8 +157,8 @@ class SocketIoRecoveryStoreTest {
         RecoveryStore s = open();
         s.create(record(PID_A, Map.of()), owner);
         for (String pid : new String[]{"../" + PID_A, PID_A + "/..", "", "short", PID_A.replace('A', '.')}) {
-            assertThat(s.find(pid)).as(pid).isNull();
+            assertThat(s.find(pid).join()).as(pid).isNull();
         }
-        assertThat(s.find(PID_A)).isNotNull();
+        assertThat(s.find(PID_A).join()).isNotNull();
     }
 }
