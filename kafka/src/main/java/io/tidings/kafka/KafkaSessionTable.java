@@ -79,7 +79,7 @@ public final class KafkaSessionTable implements SessionTable {
         t.setDaemon(true);
         return t;
     });
-    private volatile ForeignChanges listener = (key, value) -> {};
+    private final List<ForeignChanges> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     private KafkaSessionTable(String bootstrapServers, String topic, long timeoutMillis) {
@@ -152,7 +152,7 @@ public final class KafkaSessionTable implements SessionTable {
 
     @Override
     public void onForeignChange(ForeignChanges listener) {
-        this.listener = listener;
+        listeners.add(listener);
     }
 
     /** Keys held in memory (all nodes'; expired ones until the next eviction). */
@@ -210,10 +210,12 @@ public final class KafkaSessionTable implements SessionTable {
         else values.put(key, new Value(r.value(), expiresAt));
         Header from = r.headers().lastHeader(NODE_HEADER);
         if (from != null && !java.util.Arrays.equals(from.value(), node)) {
-            try {
-                listener.changed(key, r.value());
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "session table listener failed on " + key, e);
+            for (ForeignChanges l : listeners) {
+                try {
+                    l.changed(key, r.value());
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "session table listener failed on " + key, e);
+                }
             }
         }
     }

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tidings.kafka.KafkaEventLog;
 import io.tidings.kafka.testkit.KafkaTestCluster;
+import io.tidings.server.ws.cable.CableNode;
+import io.tidings.server.ws.socketio.SocketIoDriver;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.file.Path;
@@ -148,6 +150,79 @@ class ClusterGatewayTest {
                 assertThat(audit.json().get("error").asText()).isEqualTo("gap");
                 assertThat(n.replayLines("room=teamspaceA&from=1970-01-01T00:00:00Z")).as("replay by time begins at Kafka's log start")
                         .extracting(e -> e.get("offset").asText()).containsExactly(kept);
+            }
+        }
+    }
+
+    @Test
+    void aSocketIoSessionHeldOnNodeAIsRecoveredOnNodeBWhichClosesTheOldConnectionOnA() {
+        String topic = kafka.newTopic("gateway-events");
+        try (TestGateway a = node(topic, "a"); TestGateway b = node(topic, "b");
+             SocketIoDriver onA = new SocketIoDriver(a); SocketIoDriver onB = new SocketIoDriver(b)) {
+            String ws = "/socket.io/?EIO=4&transport=websocket&token=" + TOKEN;
+            onA.raw("old", ws);
+            onA.await("open", l -> SocketIoDriver.is(l, "raw", "old"));
+            onA.rawSend("old", "40");
+            JsonNode first = SocketIoDriver.parse(onA.await("connect", l -> SocketIoDriver.is(l, "raw", "old")
+                    && l.get("frame").asText().startsWith("40")).get("frame").asText().substring(2));
+            onA.rawSend("old", "420[\"join\",{\"account\":\"teamspaceA\"}]");
+            onA.await("join ack", l -> SocketIoDriver.is(l, "raw", "old") && l.get("frame").asText().startsWith("430"));
+            String o1 = a.publish("teamspaceA", "one", "{}");
+            onA.await("event one on A", l -> SocketIoDriver.is(l, "raw", "old") && l.get("frame").asText().contains("teamspaceA::one"));
+            b.publish("teamspaceA", "two", "{}");
+            onA.await("event two on A", l -> SocketIoDriver.is(l, "raw", "old") && l.get("frame").asText().contains("teamspaceA::two"));
+
+            // the client believes its connection to A is dead (it is half-open) and recovers on B from o1
+            onB.raw("new", ws);
+            onB.await("open", l -> SocketIoDriver.is(l, "raw", "new"));
+            onB.rawSend("new", "40{\"pid\":\"" + first.get("pid").asText() + "\",\"offset\":\"" + o1 + "\"}");
+            JsonNode second = SocketIoDriver.parse(onB.await("connect on B", l -> SocketIoDriver.is(l, "raw", "new")
+                    && l.get("frame").asText().startsWith("40")).get("frame").asText().substring(2));
+            assertThat(second.get("pid").asText()).as("the session A created, recovered on B").isEqualTo(first.get("pid").asText());
+            assertThat(second.get("sid").asText()).isEqualTo(first.get("sid").asText());
+            assertThat(onB.await("replayed event", l -> SocketIoDriver.is(l, "raw", "new") && l.get("frame").asText().startsWith("42"))
+                    .get("frame").asText()).contains("teamspaceA::two");
+            assertThat(onA.await("A closes the connection whose session moved", l -> SocketIoDriver.is(l, "rawclose", "old"))
+                    .get("code").asInt()).isEqualTo(1001);
+            a.publish("teamspaceA", "three", "{}");
+            onB.await("the next event, live on B", l -> SocketIoDriver.is(l, "raw", "new") && l.get("frame").asText().contains("teamspaceA::three"));
+        }
+    }
+
+    @Test
+    void anAnyCableSessionHeldOnNodeAIsRestoredOnNodeBWhichClosesTheOldConnectionOnA() throws Exception {
+        String topic = kafka.newTopic("gateway-events");
+        String ext = "actioncable-v1-ext-json", cookie = CableNode.cookie(TestGateway.token("alice"));
+        String identifier = io.tidings.server.http.Json.quote("{\"channel\":\"NotificationsChannel\"}");
+        try (TestGateway a = node(topic, "a"); TestGateway b = node(topic, "b");
+             CableNode old = CableNode.raw(a.ws("/cable"), ext, cookie)) {
+            assertThat(old.nextLine()).isEqualTo("open " + ext);
+            java.util.regex.Matcher welcome = java.util.regex.Pattern.compile("frame \\{\"type\":\"welcome\",\"sid\":\"([^\"]+)\"}").matcher(old.nextLine());
+            assertThat(welcome.matches()).isTrue();
+            old.send("{\"command\":\"subscribe\",\"identifier\":" + identifier + "}");
+            assertThat(old.nextLine()).contains("confirm_subscription");
+            io.tidings.storage.Offset e1 = io.tidings.storage.Offset.parse(a.publish("user/alice", "t", "{\"id\":1}"));
+            assertThat(old.nextLine()).contains("\"offset\":" + e1.index());
+            io.tidings.storage.Offset e2 = io.tidings.storage.Offset.parse(b.publish("user/alice", "t", "{\"id\":2}"));
+            assertThat(old.nextLine()).contains("\"offset\":" + e2.index());
+
+            // the client believes its connection to A is dead (half-open), reconnects to B with its sid, and was last sure of e1
+            try (CableNode moved = CableNode.raw(b.ws("/cable?sid=" + welcome.group(1)), ext, cookie)) {
+                assertThat(moved.nextLine()).isEqualTo("open " + ext);
+                assertThat(moved.nextLine()).as("the session A held, restored on B")
+                        .matches("frame \\{\"type\":\"welcome\",\"sid\":\"[^\"]+\",\"restored\":true,\"restored_ids\":\\["
+                                + java.util.regex.Pattern.quote(identifier) + "]}");
+                moved.send("{\"command\":\"history\",\"identifier\":" + identifier + ",\"history\":{\"since\":0,\"streams\":{\"user/alice\":{\"epoch\":\""
+                        + e1.epoch() + "\",\"offset\":" + e1.index() + "}}}}");
+                assertThat(moved.nextLine()).contains("\"offset\":" + e2.index());
+                assertThat(moved.nextLine()).contains("confirm_history");
+                String line;
+                do {
+                    line = old.nextLine();
+                } while (!line.startsWith("close "));
+                assertThat(line).as("A closes the connection whose session moved").startsWith("close 1001");
+                io.tidings.storage.Offset e3 = io.tidings.storage.Offset.parse(a.publish("user/alice", "t", "{\"id\":3}"));
+                assertThat(moved.nextLine()).as("live on B").contains("\"offset\":" + e3.index());
             }
         }
     }

@@ -33,7 +33,7 @@ public interface SessionTable extends AutoCloseable {
     /** The latest value committed under {@code key} before this call, or null (none, removed or expired). */
     CompletableFuture<byte[]> get(String key);
 
-    /** Sets the one listener for other nodes' changes (replacing any earlier one). */
+    /** Adds a listener for other nodes' changes (each user of the table adds its own, for its keys). */
     void onForeignChange(ForeignChanges listener);
 
     @Override

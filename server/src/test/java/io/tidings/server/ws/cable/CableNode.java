@@ -36,7 +36,7 @@ public final class CableNode implements AutoCloseable {
     }
 
     /** A bare WebSocket offering {@code protocols} (comma-separated; "-" for none) with an optional Cookie header. */
-    static CableNode raw(String url, String protocols, String cookie) {
+    public static CableNode raw(String url, String protocols, String cookie) {
         return raw(url, protocols, cookie, "");
     }
 
@@ -45,7 +45,7 @@ public final class CableNode implements AutoCloseable {
         return new CableNode(NodeScript.start("cable/raw.mjs", url, protocols, cookie == null ? "" : cookie, restoreSid));
     }
 
-    static String cookie(String token) {
+    public static String cookie(String token) {
         return "Authorization=" + token;
     }
 

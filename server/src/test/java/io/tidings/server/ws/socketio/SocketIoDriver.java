@@ -88,11 +88,11 @@ public final class SocketIoDriver implements AutoCloseable {
         send(cmd("reconnect", id));
     }
 
-    void raw(String id, String pathAndQuery) {
+    public void raw(String id, String pathAndQuery) {
         send(cmd("raw", id).put("path", pathAndQuery));
     }
 
-    void rawSend(String id, String text) {
+    public void rawSend(String id, String text) {
         send(cmd("rawsend", id).put("text", text));
     }
 
@@ -110,7 +110,7 @@ public final class SocketIoDriver implements AutoCloseable {
     }
 
     /** The first line since the mark matching {@code p}, waiting for it if needed. */
-    JsonNode await(String what, Predicate<JsonNode> p) {
+    public JsonNode await(String what, Predicate<JsonNode> p) {
         for (int i = mark; ; i++) {
             while (i >= lines.size()) read(what);
             JsonNode l = lines.get(i);
@@ -182,7 +182,7 @@ public final class SocketIoDriver implements AutoCloseable {
         }
     }
 
-    static JsonNode parse(String json) {
+    public static JsonNode parse(String json) {
         try {
             return Json.MAPPER.readTree(json);
         } catch (IOException e) {
