@@ -4,7 +4,7 @@
 #   ops/reliability/run.sh <scenario>|all [--long] [--seed N] [-Dtidings.reliability.<knob>=<value> ...]
 #
 # Scenarios: crash, disk-full, jitter, slow, fuzz, auth, soak, cluster. Each is a JUnit class in
-# server/src/test/java/io/tidings/server/reliability/ (cluster: ClusterGatewayKillTest and ClusterBrokerFaultTest there, and the shipped Kafka settings under broker
+# server/src/test/java/io/tidings/server/reliability/ (cluster: ClusterGatewayKillTest, ClusterSessionMoveTest and ClusterBrokerFaultTest there, and the shipped Kafka settings under broker
 # faults, kafka-testkit/src/test/java/io/tidings/kafka/testkit/); `mvn -B verify` runs the short ("ci") version
 # of every one, --long the on-demand version (more rounds, clients, cases, time). A failing run prints
 # its seed; --seed replays it.
@@ -19,7 +19,7 @@ declare -A CLASS=(
   [fuzz]=ProtocolFuzzTest
   [auth]=AuthorizationPropertyTest
   [soak]=SoakTest
-  [cluster]=ShippedSettingsFaultTest,ClusterGatewayKillTest,ClusterBrokerFaultTest
+  [cluster]=ShippedSettingsFaultTest,ClusterGatewayKillTest,ClusterSessionMoveTest,ClusterBrokerFaultTest
 )
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
