@@ -102,6 +102,20 @@ public final class KafkaSessionTable implements SessionTable {
         ensureTopic(bootstrapServers, topic, like, timeoutMillis);
         KafkaSessionTable table = new KafkaSessionTable(bootstrapServers, topic, timeoutMillis);
         table.applier.start();
+        try {
+            // Ready once the producer knows the partition's leader (a first put is not held up by a
+            // topic created a moment ago) and the table has read what is committed: a node starts
+            // with the cluster's sessions in memory.
+            table.producer.partitionsFor(topic);
+            table.get("").get(timeoutMillis + 5_000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            table.close();
+            throw new IllegalStateException("cannot read the Kafka session topic " + topic + " at " + bootstrapServers + ": " + e, e);
+        } catch (InterruptedException e) {
+            table.close();
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
         return table;
     }
 

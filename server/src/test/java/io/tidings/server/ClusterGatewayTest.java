@@ -18,7 +18,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Cluster mode through the real gateway: two in-process gateway nodes on random ports, each on
  * {@code log: kafka} with its own data directory, against one real three-broker KRaft cluster
- * shared by the class. Clients and publishers use the real HTTP API and the native WebSocket.
+ * shared with the other cluster tests of the JVM (one topic per test). Clients and publishers use the real HTTP API and the native WebSocket.
  */
 class ClusterGatewayTest {
     private static KafkaTestCluster kafka;
@@ -38,12 +37,7 @@ class ClusterGatewayTest {
 
     @BeforeAll
     static void startKafka() {
-        kafka = KafkaTestCluster.start(3);
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        if (kafka != null) kafka.close();
+        kafka = KafkaTestCluster.shared();
     }
 
     private TestGateway node(String topic, String name) {

@@ -77,6 +77,18 @@ public final class KafkaTestCluster implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(exitHook);
     }
 
+    private static KafkaTestCluster shared;
+
+    /**
+     * One three-node cluster shared by every test of this JVM that leaves the brokers alone (no
+     * kill, stop or restart; each test makes its own topics with {@link #newTopic}), started on first
+     * use and stopped when the JVM exits. Do not close it.
+     */
+    public static synchronized KafkaTestCluster shared() {
+        if (shared == null) shared = start(3);
+        return shared;
+    }
+
     /**
      * Formats and starts {@code size} nodes and returns once all of them are brokers of the cluster.
      * 1 node takes about 4 s here, 3 nodes about 10 s.

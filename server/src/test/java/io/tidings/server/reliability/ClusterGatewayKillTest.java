@@ -31,54 +31,53 @@ class ClusterGatewayKillTest {
     @Test
     void theClientsOfAKilledNodeResumeExactlyOnAnother() throws Exception {
         int clients = Scale.pick("cluster.clients", 4, 40);
-        try (KafkaTestCluster kafka = KafkaTestCluster.start(3)) {
-            kafka.createTopic("events", 3, 2);
-            Map<String, String> cluster = Map.of("TIDINGS_LOG", "kafka", "TIDINGS_KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-                    "TIDINGS_KAFKA_TOPIC", "events");
-            try (ChildGateway a = new ChildGateway(dir.resolve("a"), ChildGateway.freePort(), cluster);
-                 ChildGateway b = new ChildGateway(dir.resolve("b"), ChildGateway.freePort(), cluster)) {
-                a.start();
-                b.start();
-                GatewayHttp api = new GatewayHttp(b);
-                Map<String, List<Long>> published = new ConcurrentHashMap<>();
-                String first = publish(api, "warm-up", ROOMS.get(0), published);
-                String epoch = Offset.parse(first).epoch();
-                String token = TestGateway.token("cluster", ROOMS.toArray(String[]::new));
-                List<NativeResumingClient> natives = new ArrayList<>();
-                List<Thread> threads = new ArrayList<>();
-                for (int i = 0; i < clients; i++) {
-                    NativeResumingClient c = new NativeResumingClient("native-" + i, () -> a.isAlive() ? a.port() : b.port(), token, epoch, ROOMS);
-                    natives.add(c);
-                    Thread t = new Thread(c, c.name);
-                    t.start();
-                    threads.add(t);
-                }
-                WsTestClient.eventually(() -> natives.stream().allMatch(c -> c.subscribed));
-                AtomicBoolean stop = new AtomicBoolean();
-                Thread producer = new Thread(() -> {
-                    for (int n = 0; !stop.get(); n++) publish(api, "p" + n, ROOMS.get(n % 2), published);
-                }, "producer");
-                producer.start();
-                Thread.sleep(1_500);
-                long killedAt = System.nanoTime();
-                a.kill();
-                WsTestClient.eventually(() -> natives.stream().allMatch(c -> c.connections.get() >= 2));
-                long movedMs = (System.nanoTime() - killedAt) / 1_000_000;
-                Thread.sleep(1_500);
-                stop.set(true);
-                producer.join(30_000);
-                WsTestClient.eventually(() -> natives.stream().allMatch(c -> c.sequences.matches(published)));
-                natives.forEach(NativeResumingClient::stop);
-                for (Thread t : threads) t.join(10_000);
-                int events = 0;
-                for (NativeResumingClient c : natives) {
-                    assertThat(c.failure).as(c.state()).isNull();
-                    c.sequences.check(c.name, published);
-                    events += c.sequences.events();
-                }
-                Scale.report("cluster", String.format("gateway-kill clients=%d acked=%d delivered=%d lost=0 duplicated=0 all_reconnected_ms=%d",
-                        clients, published.values().stream().mapToInt(List::size).sum(), events, movedMs));
+        KafkaTestCluster kafka = KafkaTestCluster.shared();
+        String topic = kafka.newTopic("events");
+        Map<String, String> cluster = Map.of("TIDINGS_LOG", "kafka", "TIDINGS_KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+                "TIDINGS_KAFKA_TOPIC", topic);
+        try (ChildGateway a = new ChildGateway(dir.resolve("a"), ChildGateway.freePort(), cluster);
+             ChildGateway b = new ChildGateway(dir.resolve("b"), ChildGateway.freePort(), cluster)) {
+            a.start();
+            b.start();
+            GatewayHttp api = new GatewayHttp(b);
+            Map<String, List<Long>> published = new ConcurrentHashMap<>();
+            String first = publish(api, "warm-up", ROOMS.get(0), published);
+            String epoch = Offset.parse(first).epoch();
+            String token = TestGateway.token("cluster", ROOMS.toArray(String[]::new));
+            List<NativeResumingClient> natives = new ArrayList<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                NativeResumingClient c = new NativeResumingClient("native-" + i, () -> a.isAlive() ? a.port() : b.port(), token, epoch, ROOMS);
+                natives.add(c);
+                Thread t = new Thread(c, c.name);
+                t.start();
+                threads.add(t);
             }
+            WsTestClient.eventually(() -> natives.stream().allMatch(c -> c.subscribed));
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread producer = new Thread(() -> {
+                for (int n = 0; !stop.get(); n++) publish(api, "p" + n, ROOMS.get(n % 2), published);
+            }, "producer");
+            producer.start();
+            Thread.sleep(1_500);
+            long killedAt = System.nanoTime();
+            a.kill();
+            WsTestClient.eventually(() -> natives.stream().allMatch(c -> c.connections.get() >= 2));
+            long movedMs = (System.nanoTime() - killedAt) / 1_000_000;
+            Thread.sleep(1_500);
+            stop.set(true);
+            producer.join(30_000);
+            WsTestClient.eventually(() -> natives.stream().allMatch(c -> c.sequences.matches(published)));
+            natives.forEach(NativeResumingClient::stop);
+            for (Thread t : threads) t.join(10_000);
+            int events = 0;
+            for (NativeResumingClient c : natives) {
+                assertThat(c.failure).as(c.state()).isNull();
+                c.sequences.check(c.name, published);
+                events += c.sequences.events();
+            }
+            Scale.report("cluster", String.format("gateway-kill clients=%d acked=%d delivered=%d lost=0 duplicated=0 all_reconnected_ms=%d",
+                    clients, published.values().stream().mapToInt(List::size).sum(), events, movedMs));
         }
     }
 
