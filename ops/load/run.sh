@@ -4,6 +4,7 @@
 #   ops/load/run.sh fanout [fanout.js flags]   # default 1000 clients × 20 ev/s × 30 s (+5 s warm-up)
 #   ops/load/run.sh resume [resume.js flags]   # default 1M events pre-published, replayed 3 times
 #   ops/load/run.sh churn [churn.js flags]     # clients reset while events flow; a canary must get all
+#   ops/load/run.sh joins [joins.js flags]     # 300 joins with resume offsets at once: join→live, I/O-thread lag
 #   ops/load/run.sh all                        # fanout and resume, with their defaults
 #
 # Prerequisites (fresh clone): `mvn -B -DskipTests package` at the root and `npm ci` in ops/load.
@@ -32,7 +33,7 @@ usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 scenario="${1:-}"
 [ $# -gt 0 ] && shift
 case "$scenario" in
-  fanout|resume|churn) ;;
+  fanout|resume|churn|joins) ;;
   all)
     "$0" fanout
     "$0" resume

@@ -358,11 +358,31 @@ public final class KafkaEventLog implements EventLog {
 
     @Override
     public Cursor cursorAfter(Offset after) throws GapException {
+        long entry = entryOf(after);
+        if (entry < 0) return cursorAtStart();
+        long next = entry + 1;
+        Cursor local;
+        try {
+            local = replica.cursorAfter(new Offset(replica.epoch(), index.localAt(entry)));
+        } catch (GapException e) {
+            throw new IllegalStateException("the replica lost an event its index names: " + e.getMessage(), e);
+        }
+        return new ReplicaCursor(local, index, next, after);
+    }
+
+    /** The index alone answers: an event the replica's index names is in the replica. */
+    @Override
+    public void check(Offset after) throws GapException {
+        entryOf(after);
+    }
+
+    /** The replica index entry of {@code after}, or -1 for the start; throws the gap {@link #cursorAfter} would have. */
+    private long entryOf(Offset after) throws GapException {
         if (!after.epoch().equals(epoch)) throw new GapException(new Gap(Gap.Reason.OTHER_EPOCH, firstAvailable()));
         long start = retentionStart;
         if (after.isStart()) {
             if (start > 0) throw new GapException(new Gap(Gap.Reason.BEFORE_RETENTION, firstAvailable()));
-            return cursorAtStart();
+            return -1;
         }
         Offset h = head;
         if (after.index() > h.index()) throw new GapException(new Gap(Gap.Reason.AHEAD_OF_HEAD, firstAvailable()));
@@ -373,14 +393,7 @@ public final class KafkaEventLog implements EventLog {
         }
         long entry = index.findCluster(after.index());
         if (entry < 0) throw new GapException(new Gap(Gap.Reason.UNKNOWN_OFFSET, firstAvailable()));
-        long next = entry + 1;
-        Cursor local;
-        try {
-            local = replica.cursorAfter(new Offset(replica.epoch(), index.localAt(entry)));
-        } catch (GapException e) {
-            throw new IllegalStateException("the replica lost an event its index names: " + e.getMessage(), e);
-        }
-        return new ReplicaCursor(local, index, next, after);
+        return entry;
     }
 
     @Override

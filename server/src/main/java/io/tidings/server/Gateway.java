@@ -71,6 +71,7 @@ public final class Gateway implements AutoCloseable {
 
     private final GatewayConfig config;
     private final EventLog log;
+    private final io.tidings.server.metrics.IoThreadLag ioThreadLag;
     /** Cluster mode: session state shared by every node; null on the embedded log. */
     private final SessionTable sessions;
     private final Hub hub;
@@ -176,6 +177,7 @@ public final class Gateway implements AutoCloseable {
                 .setHandler(timed)
                 .build();
         this.server.start();
+        this.ioThreadLag = io.tidings.server.metrics.IoThreadLag.start(server.getWorker(), metrics);
         this.port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
         this.maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tidings-retention");
@@ -417,6 +419,7 @@ public final class Gateway implements AutoCloseable {
         if (closed) return;
         closed = true;
         maintenance.shutdownNow();
+        ioThreadLag.close();
         if (jwtKeys != null) jwtKeys.close();
         if (webhook != null) webhook.close();
         hub.shutdown(new CloseReason(CloseReason.Kind.GOING_AWAY, "server shutting down; reconnect and resume"));

@@ -67,6 +67,17 @@ public interface EventLog extends AutoCloseable {
      */
     Cursor cursorAfter(Offset after) throws GapException;
 
+    /**
+     * Checks what {@link #cursorAfter} would: that every event after {@code after} is still in this
+     * log, without opening a cursor (a join checks its resume offset on the connection's thread,
+     * where a reader's set-up costs too much; its catch-up opens the cursor on a worker).
+     *
+     * @throws GapException if the events after {@code after} are not all still in this log
+     */
+    default void check(Offset after) throws GapException {
+        cursorAfter(after).close();
+    }
+
     /** A cursor before the first event appended at or after {@code timeMillis}. */
     Cursor cursorAtTime(long timeMillis);
 

@@ -94,7 +94,9 @@ class OffsetTest {
             try (Cursor c = log.cursorAfter(Offset.start(epoch))) {
                 assertThat(TestEvents.offsets(TestEvents.drain(c))).isEqualTo(all);
             }
+            log.check(Offset.start(epoch));
             for (int i = 0; i < all.size(); i++) {
+                log.check(all.get(i)); // the probe moves back and forth across the files
                 try (Cursor c = log.cursorAfter(Offset.parse(all.get(i).toString()))) {
                     assertThat(TestEvents.offsets(TestEvents.drain(c))).isEqualTo(all.subList(i + 1, all.size()));
                 }
@@ -102,12 +104,18 @@ class OffsetTest {
         }
     }
 
+    /** Both the cursor and the cursor-less check refuse {@code after} with the same gap. */
     private static void assertGap(EventLog log, Offset after, Gap.Reason reason, Offset firstAvailable) {
         assertThatThrownBy(() -> log.cursorAfter(after)).as("resume after %s", after)
                 .isInstanceOfSatisfying(GapException.class, e -> {
                     assertThat(e.gap().reason()).isEqualTo(reason);
                     assertThat(e.gap().firstAvailable()).isEqualTo(firstAvailable);
                     assertThat(e.getMessage()).contains(reason.name());
+                });
+        assertThatThrownBy(() -> log.check(after)).as("check after %s", after)
+                .isInstanceOfSatisfying(GapException.class, e -> {
+                    assertThat(e.gap().reason()).isEqualTo(reason);
+                    assertThat(e.gap().firstAvailable()).isEqualTo(firstAvailable);
                 });
     }
 }

@@ -57,10 +57,18 @@ class RetentionTest {
         }
     }
 
+    /** The gap of a resume after {@code after}; the cursor-less {@link EventLog#check} must find the same one. */
     private static Gap gapOf(EventLog log, Offset after) {
+        Gap checked = null;
+        try {
+            log.check(after);
+        } catch (GapException e) {
+            checked = e.gap();
+        }
         try {
             log.cursorAfter(after).close();
         } catch (GapException e) {
+            assertThat(checked).as("check(%s) finds the gap cursorAfter finds", after).isEqualTo(e.gap());
             return e.gap();
         }
         throw new AssertionError("expected a gap after " + after);
@@ -121,6 +129,8 @@ class RetentionTest {
         assertThat(gapOf(log, Offset.start(log.epoch())).reason()).as("a reader from the very start lost events")
                 .isEqualTo(Gap.Reason.BEFORE_RETENTION);
         // the floor itself: nothing after it was deleted, so it resumes without a gap
+        for (Offset kept : retained) log.check(kept); // the probe, after the files it may have mapped went
+        log.check(floor);
         try (Cursor c = log.cursorAfter(floor)) {
             assertThat(TestEvents.offsets(TestEvents.drain(c))).isEqualTo(retained);
         }

@@ -164,7 +164,7 @@ public abstract class Session {
         io.tidings.storage.Gap gap = null;
         if (after != null) {
             try {
-                hub.log().cursorAfter(after).close(); // checks that everything after it is still here
+                hub.log().check(after); // everything after it is still here (no reader opened on this thread)
             } catch (GapException e) {
                 gap = e.gap();
             }

@@ -291,6 +291,14 @@ public final class Metrics {
         c[1].increment(bytes);
     }
 
+    /** The I/O threads' lag (see {@link IoThreadLag}); registered on first use. */
+    Timer ioThreadLag() {
+        return Timer.builder("tidings_io_thread_lag_seconds")
+                .description("How late a timer task due on an I/O thread ran: how long its connections were held up")
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(100_000))
+                .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+    }
+
     public void deliveryLatency(long appendTimeMillis) {
         deliveryLatency.record(Math.max(0, System.currentTimeMillis() - appendTimeMillis), TimeUnit.MILLISECONDS);
     }

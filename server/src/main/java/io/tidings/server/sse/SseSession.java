@@ -100,7 +100,7 @@ final class SseSession extends Session {
         if (resume != null) {
             try {
                 start = Offset.parse(resume);
-                hub().log().cursorAfter(start).close(); // everything after it is still here
+                hub().log().check(start); // everything after it is still here
             } catch (IllegalArgumentException e) {
                 start = null;
                 gapReason = "malformed";
