@@ -50,6 +50,27 @@ class MetricsExpositionTest {
     }
 
     @Test
+    void theIoThreadsAreProbedForLag() throws Exception {
+        try (TestGateway g = new TestGateway(dir)) {
+            // each I/O thread runs its probe every 20 ms, with no client connected
+            long first = lagSamples(scrape(g));
+            io.tidings.server.WsTestClient.eventually(() -> {
+                try {
+                    return lagSamples(scrape(g)) >= first + 20;
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(scrape(g)).contains("tidings_io_thread_lag_seconds_max ", "tidings_io_thread_lag_seconds_bucket{le=\"+Inf\",}");
+        }
+    }
+
+    private static long lagSamples(String metrics) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^tidings_io_thread_lag_seconds_count ([0-9.E]+)$").matcher(metrics);
+        return m.find() ? (long) Double.parseDouble(m.group(1)) : 0;
+    }
+
+    @Test
     void aPublishLargerThanUndertowsDefaultLimitIsAccepted() {
         try (TestGateway g = new TestGateway(dir)) {
             String blob = "x".repeat(60_000);
