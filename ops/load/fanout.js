@@ -31,6 +31,7 @@ const SPEC = {
   url: { required: true, help: 'gateway base URL, e.g. http://127.0.0.1:8080' },
   token: { required: true, help: 'subscriber token granting --room (tidings token --sub load --room ROOM)' },
   'publish-key': { required: true, help: 'publish key (Authorization: Bearer)' },
+  'publish-url': { def: '', help: 'publish to this gateway instead of --url (cluster mode: publish on one node, subscribe on another)' },
   room: { def: 'loadtest', help: 'room every client joins and every event goes to' },
   protocol: { def: 'native', help: 'wire protocol of the clients: native (/v1/ws) or socketio (/socket.io/)' },
   rates: { def: '', help: 'saturation search: comma-separated rates (events/s), one --duration round each' },
@@ -245,7 +246,7 @@ async function coordinator(a) {
   log(`${a.clients} ${a.protocol} clients in ${procs} process(es), room ${a.room}; ${rates.join(', ')} ev/s for ${a.duration} s each (+${a.warmup} s warm-up)`);
   const { children, opened, connectS, killAll } = await startClients(a, procs, log);
 
-  const pub = new Publisher(a.url, a['publish-key']);
+  const pub = new Publisher(a['publish-url'] || a.url, a['publish-key']);
   const base = { room: a.room, pad, maxBatch: 1000 };
   if (a.warmup > 0) {
     log(`warm-up: ${a.warmup} s`);
@@ -354,7 +355,7 @@ async function measureRound(a, { children, server, pub, base, rate, round, procs
     when: new Date().toISOString(),
     params: {
       protocol: a.protocol, clients: a.clients, procs, rate, duration_s: a.duration, warmup_s: a.warmup, room: a.room,
-      data_bytes: a['data-bytes'], url: a.url,
+      data_bytes: a['data-bytes'], url: a.url, publish_url: a['publish-url'] || a.url,
     },
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0] && os.cpus()[0].model, node: process.version },
     connect_s: round3(connectS),

@@ -29,7 +29,8 @@ async function inBatches(items, concurrency, fn) {
 
 /**
  * @param srv  a started server (lib/servers.js)
- * @param o    {clients, behind, room, timeoutS, log}
+ * @param o    {clients, behind, room, timeoutS, log, afterCatchUp}: afterCatchUp (optional) is awaited
+ *             once every client caught up, before they close; what it returns is in the result
  */
 async function storm(srv, o) {
   const log = o.log || (() => {});
@@ -91,6 +92,15 @@ async function storm(srv, o) {
   const lastAt = Math.max(...subs.map((s) => s.lastEventAt));
   const seconds = (lastAt - start) / 1000;
   const sum = (f) => subs.reduce((n, s) => n + f(s), 0);
+  // optional: measure the server while every resumed client is still connected (ops/cluster/bench.js)
+  let afterCatchUp;
+  if (o.afterCatchUp) {
+    try {
+      afterCatchUp = await o.afterCatchUp();
+    } catch (e) {
+      afterCatchUp = { error: String(e.message || e) };
+    }
+  }
   for (const s of subs) s.close();
   const r = {
     scenario: 'storm',
@@ -119,6 +129,7 @@ async function storm(srv, o) {
     server_rss_mib_peak: mib(sampler.peakRssBytes),
     machine_cpu: machineShare(machine0, machine1, clientCpu + (server0 && server1 ? server1.cpuS - server0.cpuS : 0)),
   };
+  if (o.afterCatchUp) r.after_catch_up = afterCatchUp;
   r.ok = Object.values(r.checks).every((v) => v === 0) && caughtUp.length === o.clients;
   return r;
 }
