@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.ConnectException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -59,12 +58,9 @@ public final class ChildGateway implements AutoCloseable {
         env.put(GatewayConfig.envName("minFreeBytes"), "0");
     }
 
+    /** A port below the ephemeral range, free now (see FreePorts): a restart on it finds it free. */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return io.tidings.kafka.testkit.FreePorts.pick();
     }
 
     /** Starts the process and waits until /readyz answers 200. */

@@ -3,7 +3,6 @@ package io.tidings.kafka.testkit;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -65,8 +64,9 @@ public final class KafkaTestCluster implements AutoCloseable {
         argFile = dir.resolve("classpath.args");
         Files.writeString(argFile, "-cp\n\"" + classPath().replace("\\", "\\\\") + "\"\n");
         int rf = Math.min(3, size);
+        int[] free = FreePorts.pick(2 * size);
         List<int[]> ports = new ArrayList<>();
-        for (int id = 1; id <= size; id++) ports.add(freePorts(2));
+        for (int id = 1; id <= size; id++) ports.add(new int[] {free[2 * id - 2], free[2 * id - 1]});
         String voters = "";
         for (int id = 1; id <= size; id++) {
             voters += (id > 1 ? "," : "") + id + "@localhost:" + ports.get(id - 1)[1];
@@ -94,6 +94,17 @@ public final class KafkaTestCluster implements AutoCloseable {
      * 1 node takes about 4 s here, 3 nodes about 10 s.
      */
     public static KafkaTestCluster start(int size) {
+        try {
+            return startOnce(size);
+        } catch (NodeExited first) {
+            // Seen once on CI: a node that exits while starting (its ports taken between the pick
+            // and the bind, for example). A fresh directory and fresh ports, once.
+            System.err.println("KafkaTestCluster: " + first.getMessage() + "; starting a fresh cluster once more");
+            return startOnce(size);
+        }
+    }
+
+    private static KafkaTestCluster startOnce(int size) {
         KafkaTestCluster cluster = null;
         try {
             cluster = new KafkaTestCluster(size);
@@ -266,9 +277,7 @@ public final class KafkaTestCluster implements AutoCloseable {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (true) {
             for (int id : ids) {
-                if (!node(id).process.isAlive()) {
-                    throw new IllegalStateException("Kafka node " + id + " exited; see " + node(id).out);
-                }
+                if (!node(id).process.isAlive()) throw new NodeExited(id, node(id).out);
             }
             try {
                 List<Integer> brokers = admin().describeCluster().nodes().get(5, TimeUnit.SECONDS)
@@ -375,18 +384,20 @@ public final class KafkaTestCluster implements AutoCloseable {
         return cp;
     }
 
-    private static int[] freePorts(int count) throws IOException {
-        ServerSocket[] sockets = new ServerSocket[count];
-        int[] ports = new int[count];
-        try {
-            for (int i = 0; i < count; i++) {
-                sockets[i] = new ServerSocket(0);
-                ports[i] = sockets[i].getLocalPort();
-            }
-        } finally {
-            for (ServerSocket s : sockets) if (s != null) s.close();
+    /** A node's process ended while the cluster waited for it; the message carries its last lines. */
+    private static final class NodeExited extends IllegalStateException {
+        NodeExited(int id, Path out) {
+            super("Kafka node " + id + " exited; see " + out + tail(out));
         }
-        return ports;
+
+        private static String tail(Path out) {
+            try {
+                List<String> lines = Files.readAllLines(out);
+                return "; its last lines:\n  " + String.join("\n  ", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
+            } catch (IOException | RuntimeException unreadable) {
+                return "";
+            }
+        }
     }
 
     private static <T> T get(org.apache.kafka.common.KafkaFuture<T> future) {
