@@ -102,7 +102,11 @@ public final class KafkaEventLog implements EventLog {
     private volatile Offset head;
     private volatile long headTimeMillis = -1;
     private volatile long replicaOffset = -1;
+    /** Kafka's committed end (high watermark) as last seen by the replicator; at open, asked once. */
     private volatile long highWatermark;
+    /** Kafka's end when this log was opened: the replica has caught up once it has applied that far. */
+    private final long endAtOpen;
+    private volatile boolean caughtUp;
     private final AtomicLong produceErrors = new AtomicLong();
     private volatile boolean closed;
 
@@ -149,6 +153,10 @@ public final class KafkaEventLog implements EventLog {
         CONSUMERS_OPENED.incrementAndGet();
         consumer.assign(List.of(partition));
         consumer.seek(partition, size == 0 ? retentionStart : replicaOffset + 1);
+        Long end = consumer.endOffsets(List.of(partition), Duration.ofSeconds(10)).get(partition);
+        this.endAtOpen = end == null ? 0 : end;
+        this.highWatermark = endAtOpen;
+        this.caughtUp = replicaOffset + 1 >= endAtOpen;
         this.replicator = new Thread(this::replicate, "tidings-kafka-replicator-" + config.topic());
         replicator.setDaemon(true);
         replicator.start();
@@ -282,6 +290,7 @@ public final class KafkaEventLog implements EventLog {
             }
             replicaOffset = record.offset();
         }
+        if (!caughtUp && record.offset() + 1 >= endAtOpen) caughtUp = true;
         Header request = record.headers().lastHeader(REQUEST_HEADER);
         if (request != null) {
             CompletableFuture<List<Appended>> waiting = pending.get(new String(request.value(), StandardCharsets.US_ASCII));
@@ -292,6 +301,15 @@ public final class KafkaEventLog implements EventLog {
     /** Kafka offset of the last record this node's replica has applied, or -1. */
     public long replicaOffset() {
         return replicaOffset;
+    }
+
+    /**
+     * True once the replica has applied every record Kafka had committed when this log was opened
+     * (at once for a replica that was up to date). A node that rebuilds or catches up its replica
+     * serves correctly meanwhile, only late: the gateway's readiness waits for this.
+     */
+    public boolean caughtUp() {
+        return caughtUp;
     }
 
     /** Records in Kafka this node's replica has not applied yet (high watermark minus position). */
@@ -359,6 +377,11 @@ public final class KafkaEventLog implements EventLog {
     @Override
     public Cursor cursorAfter(Offset after) throws GapException {
         long entry = entryOf(after);
+        if (entry == NOT_YET_APPLIED) {
+            // after the replica's head: read on from that head, skipping what is not after `after`
+            Offset h = head;
+            return new PastHeadCursor(h.isStart() ? cursorAtStart() : cursorAfter(h), after);
+        }
         if (entry < 0) return cursorAtStart();
         long next = entry + 1;
         Cursor local;
@@ -376,7 +399,13 @@ public final class KafkaEventLog implements EventLog {
         entryOf(after);
     }
 
-    /** The replica index entry of {@code after}, or -1 for the start; throws the gap {@link #cursorAfter} would have. */
+    /** {@link #entryOf}: Kafka committed the record of {@code after}, and this node has not applied it yet. */
+    private static final long NOT_YET_APPLIED = -2;
+
+    /**
+     * The replica index entry of {@code after}, -1 for the start, or {@link #NOT_YET_APPLIED}; throws
+     * the gap {@link #cursorAfter} would have.
+     */
     private long entryOf(Offset after) throws GapException {
         if (!after.epoch().equals(epoch)) throw new GapException(new Gap(Gap.Reason.OTHER_EPOCH, firstAvailable()));
         long start = retentionStart;
@@ -384,8 +413,16 @@ public final class KafkaEventLog implements EventLog {
             if (start > 0) throw new GapException(new Gap(Gap.Reason.BEFORE_RETENTION, firstAvailable()));
             return -1;
         }
+        long applied = replicaOffset; // before the head: the head holds every event of this record
         Offset h = head;
-        if (after.index() > h.index()) throw new GapException(new Gap(Gap.Reason.AHEAD_OF_HEAD, firstAvailable()));
+        if (after.index() > h.index()) {
+            // Past this node's head. If its record is one Kafka has committed and this replica has not
+            // applied yet (another node served it; this one is a little behind), it will be applied
+            // here: resume after it. Otherwise no node can have served it.
+            long record = KafkaOffsets.kafkaOffset(after.index());
+            if (record > applied && record < highWatermark) return NOT_YET_APPLIED;
+            throw new GapException(new Gap(Gap.Reason.AHEAD_OF_HEAD, firstAvailable()));
+        }
         // `after` is in a record Kafka no longer holds: before retention on every node, whatever its
         // replica still has (a node that never read the record cannot tell what followed it in its batch)
         if (KafkaOffsets.kafkaOffset(after.index()) < start) {

@@ -131,10 +131,41 @@ class KafkaEventLogTest {
             assertThatThrownBy(() -> b.cursorAfter(new Offset(head.epoch(), head.index() + 1)))
                     .isInstanceOf(GapException.class)
                     .satisfies(e -> assertThat(((GapException) e).gap().reason()).isEqualTo(Gap.Reason.AHEAD_OF_HEAD));
+            long pastCommitted = KafkaOffsets.index(b.replicaOffset() + 100, 0); // a record Kafka never committed
+            assertThatThrownBy(() -> b.check(new Offset(head.epoch(), pastCommitted)))
+                    .satisfies(e -> assertThat(((GapException) e).gap().reason()).isEqualTo(Gap.Reason.AHEAD_OF_HEAD));
             assertThatThrownBy(() -> b.cursorAfter(new Offset(head.epoch(), got.index() + 7)))
                     .satisfies(e -> assertThat(((GapException) e).gap().reason()).isEqualTo(Gap.Reason.UNKNOWN_OFFSET));
             assertThatThrownBy(() -> b.cursorAfter(new Offset("zzzzzzzzzzzz", 5)))
                     .satisfies(e -> assertThat(((GapException) e).gap().reason()).isEqualTo(Gap.Reason.OTHER_EPOCH));
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aNodeBehindResumesAnOffsetKafkaCommittedAndItHasNotAppliedYet() throws Exception {
+        String topic = kafka.newTopic("events");
+        try (KafkaEventLog a = node(topic, "a")) {
+            Offset last = null;
+            for (int batch = 0; batch < 60; batch++) {
+                List<NewEvent> events = new ArrayList<>();
+                for (int i = 0; i < 1_000; i++) events.add(event("r", batch + "-" + i, null));
+                List<Appended> acked = a.append(events);
+                last = acked.get(acked.size() - 1).offset();
+            }
+            // a new node: it rebuilds its replica from Kafka's start, 60,000 events behind node A
+            try (KafkaEventLog b = node(topic, "b")) {
+                b.check(last); // a client that node A served up to `last` moves to node B now
+                Cursor resumed = b.cursorAfter(last);
+                assertThat(b.caughtUp()).as("node B had not applied node A's last record yet").isFalse();
+                assertThat(resumed.position()).isEqualTo(last);
+                List<Appended> after = a.append(List.of(event("r", "after-1", null), event("r", "after-2", null)));
+                List<Event> got = readAll(resumed, 2);
+                assertThat(got).extracting(KafkaEventLogTest::text).containsExactly("{\"t\":\"after-1\"}", "{\"t\":\"after-2\"}");
+                assertThat(got).extracting(Event::offset).containsExactly(after.get(0).offset(), after.get(1).offset());
+                resumed.close();
+                assertThat(b.caughtUp()).isTrue();
+            }
         }
     }
 

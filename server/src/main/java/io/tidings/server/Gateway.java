@@ -357,7 +357,10 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void ready(HttpServerExchange exchange) {
-        if (log.isWritable()) {
+        if (log instanceof KafkaEventLog kafka && !kafka.caughtUp()) {
+            new ApiError(503, "catching_up", "this node's replica is still applying what Kafka had committed when it started ("
+                    + kafka.replicaLagEvents() + " records to go)").send(exchange);
+        } else if (log.isWritable()) {
             exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
             exchange.getResponseSender().send("{\"status\":\"ready\"}");
         } else new ApiError(503, "not_ready", "the log cannot commit (closed or disk full)").send(exchange);
