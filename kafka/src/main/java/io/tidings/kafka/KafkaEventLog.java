@@ -95,6 +95,9 @@ public final class KafkaEventLog implements EventLog {
     private final Thread replicator;
     private final Object applyLock = new Object();
     private final Map<String, CompletableFuture<List<Appended>>> pending = new ConcurrentHashMap<>();
+    /** Publishes sent and not yet answered, at most: what a burst of unbatched publishes may hold. */
+    static final int MAX_IN_FLIGHT = 4_096;
+    private final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(MAX_IN_FLIGHT);
     private final Listener listener;
 
     /** Timestamp of the record being applied: the replica's clock, so event times are the same everywhere. */
@@ -188,40 +191,76 @@ public final class KafkaEventLog implements EventLog {
 
     @Override
     public List<Appended> append(List<NewEvent> events) {
-        if (events.isEmpty()) return new ArrayList<>();
-        if (closed) throw new LogUnavailableException("log is closed");
-        if (events.size() > KafkaRecords.MAX_BATCH) {
-            throw new IllegalArgumentException("a batch holds at most " + KafkaRecords.MAX_BATCH + " events");
-        }
-        String request = UUID.randomUUID().toString();
-        CompletableFuture<List<Appended>> applied = new CompletableFuture<>();
-        pending.put(request, applied);
         try {
-            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(config.topic(), 0, System.currentTimeMillis(),
-                    null, KafkaRecords.encode(events));
-            record.headers().add(REQUEST_HEADER, request.getBytes(StandardCharsets.US_ASCII));
-            long started = System.nanoTime();
-            try {
-                producer.send(record).get(config.produceTimeoutMillis() + 1_000, TimeUnit.MILLISECONDS);
-            } catch (ExecutionException | TimeoutException | RuntimeException e) {
-                produceErrors.incrementAndGet();
-                listener.produceFailed();
-                Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-                throw new LogUnavailableException("Kafka did not commit the publish: " + cause, cause);
-            }
-            listener.produced(System.nanoTime() - started);
-            try {
-                return applied.get(config.produceTimeoutMillis(), TimeUnit.MILLISECONDS);
-            } catch (ExecutionException | TimeoutException e) {
-                throw new LogUnavailableException("committed to Kafka but not yet read back by this node's replica;"
-                        + " retry with the same producer id", e);
-            }
+            return appendAsync(events).get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new LogUnavailableException("publishing failed: " + e.getCause(), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LogUnavailableException("interrupted while publishing", e);
-        } finally {
-            pending.remove(request);
         }
+    }
+
+    /**
+     * Sends the batch as one record and returns at once; the future completes once Kafka has
+     * committed it and this node's replica has applied it (with the offsets it got there). Blocks the
+     * caller only while {@value #MAX_IN_FLIGHT} publishes are in flight (and while the producer
+     * waits for metadata), at most the produce timeout.
+     */
+    @Override
+    public CompletableFuture<List<Appended>> appendAsync(List<NewEvent> events) {
+        if (events.isEmpty()) return CompletableFuture.completedFuture(new ArrayList<>());
+        if (closed) return CompletableFuture.failedFuture(new LogUnavailableException("log is closed"));
+        if (events.size() > KafkaRecords.MAX_BATCH) {
+            return CompletableFuture.failedFuture(
+                    new IllegalArgumentException("a batch holds at most " + KafkaRecords.MAX_BATCH + " events"));
+        }
+        try {
+            if (!inFlight.tryAcquire(config.produceTimeoutMillis(), TimeUnit.MILLISECONDS)) {
+                return CompletableFuture.failedFuture(new LogUnavailableException(
+                        MAX_IN_FLIGHT + " publishes waiting for Kafka for " + config.produceTimeoutMillis() + " ms"));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(new LogUnavailableException("interrupted while publishing", e));
+        }
+        String request = UUID.randomUUID().toString();
+        CompletableFuture<List<Appended>> applied = new CompletableFuture<>();
+        CompletableFuture<List<Appended>> answer = new CompletableFuture<>();
+        answer.whenComplete((r, e) -> {
+            pending.remove(request);
+            inFlight.release();
+        });
+        pending.put(request, applied);
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(config.topic(), 0, System.currentTimeMillis(),
+                null, KafkaRecords.encode(events));
+        record.headers().add(REQUEST_HEADER, request.getBytes(StandardCharsets.US_ASCII));
+        long started = System.nanoTime();
+        try {
+            producer.send(record, (metadata, error) -> {
+                if (error != null) {
+                    notCommitted(answer, error);
+                    return;
+                }
+                listener.produced(System.nanoTime() - started);
+                // the replicator completes `applied` (perhaps already has): on its thread, so hand on without work
+                applied.orTimeout(config.produceTimeoutMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
+                    if (e == null) answer.complete(r);
+                    else answer.completeExceptionally(new LogUnavailableException("committed to Kafka but not yet"
+                            + " read back by this node's replica; retry with the same producer id", e));
+                });
+            });
+        } catch (RuntimeException e) { // no metadata within max.block.ms, closed producer …
+            notCommitted(answer, e);
+        }
+        return answer;
+    }
+
+    private void notCommitted(CompletableFuture<List<Appended>> answer, Throwable cause) {
+        produceErrors.incrementAndGet();
+        listener.produceFailed();
+        answer.completeExceptionally(new LogUnavailableException("Kafka did not commit the publish: " + cause, cause));
     }
 
     /** The replicator: the only reader of the partition on this node and the replica's only writer. */

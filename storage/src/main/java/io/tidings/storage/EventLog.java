@@ -41,6 +41,21 @@ public interface EventLog extends AutoCloseable {
      */
     List<Appended> append(List<NewEvent> events);
 
+    /**
+     * {@link #append(List)} as a future: it completes when {@code append} would have returned, or
+     * fails with what it would have thrown ({@link LogUnavailableException}, IllegalArgumentException).
+     * The default appends on the calling thread and returns a completed future. An engine whose
+     * commit is a network round trip (Kafka) returns before it, so a caller does not hold a thread
+     * for it; such an engine may block the caller while too many appends are in flight.
+     */
+    default java.util.concurrent.CompletableFuture<List<Appended>> appendAsync(List<NewEvent> events) {
+        try {
+            return java.util.concurrent.CompletableFuture.completedFuture(append(events));
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
     /** Offset of the last committed event, or {@link Offset#start} when nothing was ever appended. */
     Offset head();
 

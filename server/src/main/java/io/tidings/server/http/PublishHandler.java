@@ -9,10 +9,13 @@ import io.tidings.storage.NewEvent;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
+import io.undertow.util.SameThreadExecutor;
 import org.xnio.IoUtils;
 import org.xnio.XnioExecutor;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  * whose rooms all lie within them (403 and nothing appended otherwise). The body is read without
  * blocking on the I/O thread; a small body whose append does not wait for msync is parsed, appended
  * and answered there (no worker-thread hop: a single-event publish costs a fraction of the hop),
- * anything else on a worker thread.
+ * anything else on a worker thread. An append whose commit is a network round trip (cluster mode,
+ * {@link EventLog#appendAsync}) holds no thread while it waits: the answer is sent from the
+ * exchange's I/O thread when the commit completes.
  *
  * <p>Thread safety: stateless per request; the parser and the log are thread-safe.
  */
@@ -97,29 +102,44 @@ public final class PublishHandler implements HttpHandler {
                 }
             }
             metrics.apiKeyUsed(key.name(), "publish");
-            List<Appended> appended;
             long start = System.nanoTime();
-            try {
-                appended = log.append(events);
-            } catch (LogUnavailableException e) {
-                metrics.appended("failed", events.size());
-                throw new ApiError(503, "log_unavailable", e.getMessage());
+            CompletableFuture<List<Appended>> appending = log.appendAsync(events);
+            if (appending.isDone()) {
+                answer(exchange, batch, appending, start);
+            } else {
+                // a network commit (cluster mode): hold no thread for it; answer on the exchange's I/O thread
+                exchange.dispatch(SameThreadExecutor.INSTANCE, () -> appending.whenComplete(
+                        (r, e) -> exchange.getIoThread().execute(() -> answer(exchange, batch, appending, start))));
             }
-            metrics.appendTime(System.nanoTime() - start);
-            long duplicates = 0, bytes = 0;
-            for (int i = 0; i < appended.size(); i++) {
-                if (appended.get(i).duplicate()) duplicates++;
-                else bytes += recordBytes(events.get(i));
-            }
-            metrics.appended("committed", appended.size() - duplicates);
-            if (duplicates > 0) metrics.appended("duplicate", duplicates);
-            metrics.appendedBytes(bytes);
-            exchange.setStatusCode(format.status());
-            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
-            exchange.getResponseSender().send(format.answer(batch, appended));
         } catch (ApiError e) {
             rejectAndClose(exchange, e);
         }
+    }
+
+    private void answer(HttpServerExchange exchange, PublishFormat.Batch batch, CompletableFuture<List<Appended>> done, long start) {
+        List<NewEvent> events = batch.events();
+        List<Appended> appended;
+        try {
+            appended = done.join();
+        } catch (CompletionException e) {
+            metrics.appended("failed", events.size());
+            rejectAndClose(exchange, e.getCause() instanceof LogUnavailableException
+                    ? new ApiError(503, "log_unavailable", e.getCause().getMessage())
+                    : new ApiError(500, "internal", "the append failed: " + e.getCause()));
+            return;
+        }
+        metrics.appendTime(System.nanoTime() - start);
+        long duplicates = 0, bytes = 0;
+        for (int i = 0; i < appended.size(); i++) {
+            if (appended.get(i).duplicate()) duplicates++;
+            else bytes += recordBytes(events.get(i));
+        }
+        metrics.appended("committed", appended.size() - duplicates);
+        if (duplicates > 0) metrics.appended("duplicate", duplicates);
+        metrics.appendedBytes(bytes);
+        exchange.setStatusCode(format.status());
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+        exchange.getResponseSender().send(format.answer(batch, appended));
     }
 
     /**
