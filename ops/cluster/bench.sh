@@ -4,7 +4,7 @@
 # brokers from ops/cluster/run.sh), then one markdown table side by side.
 #
 #   ops/cluster/bench.sh [--scale small|full] [--gateways 1|2] [--jar PATH] [--java-opts '...']
-#                        [--only embedded|cluster] [--out DIR] [--no-quiet-wait]
+#                        [--only embedded|cluster] [--out DIR] [--no-quiet-wait] [--linger MS]
 #
 # Per mode, on one fresh gateway node (same jar, same JVM flags, same generated credentials):
 #   1. single-event publishes: wrk -t2 -c32 over keep-alive (ops/load/publish-single.lua), 10 s
@@ -18,6 +18,9 @@
 #      1,000 missed events; heap after a full GC before / with every client caught up, heap and RSS
 #      peak, GC pauses; tidings_cluster_consumers_opened and the gateway's TCP connections to the
 #      brokers before and after
+# In cluster mode the freshly started brokers first get an unmeasured warm-up (30 s of single-event
+# publishes; small: 5 s): cold broker JVMs took the first 10 s at a third of their later rate.
+# --linger MS sets the gateways' kafkaLingerMs (default: the gateway's, 1).
 # With --gateways 2 (default) a second node is started after step 4 (cluster only) and the fan-out
 # runs once more with the publisher on node 1 and the clients on node 2.
 #
@@ -34,7 +37,7 @@ root="$(cd "$here/../.." && pwd)"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
-scale=full gateways=2 jar="$root/server/target/tidings.jar" java_opts="-Xmx512m" only="" out="" quiet_wait=""
+linger="" scale=full gateways=2 jar="$root/server/target/tidings.jar" java_opts="-Xmx512m" only="" out="" quiet_wait=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift ;;
@@ -44,14 +47,15 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift ;;
     --out) out=$2; shift ;;
     --no-quiet-wait) quiet_wait=0 ;;
+    --linger) linger=$2; shift ;;
     -h|--help) usage 0 ;;
     *) echo "bench.sh: unknown argument '$1'" >&2; usage ;;
   esac
   shift
 done
 case "$scale" in
-  full) wrk_warmup=10 wrk_s=20 pub_events=500000 pub_warmup=100000 fan_clients=1000 fan_rate=20 fan_s=30 fan_warmup=5 storm_clients=2000 storm_behind=1000 storm_timeout=300 ;;
-  small) wrk_warmup=5 wrk_s=5 pub_events=20000 pub_warmup=5000 fan_clients=200 fan_rate=20 fan_s=5 fan_warmup=2 storm_clients=200 storm_behind=100 storm_timeout=60 ;;
+  full) broker_warmup=30 wrk_warmup=10 wrk_s=20 pub_events=500000 pub_warmup=100000 fan_clients=1000 fan_rate=20 fan_s=30 fan_warmup=5 storm_clients=2000 storm_behind=1000 storm_timeout=300 ;;
+  small) broker_warmup=5 wrk_warmup=5 wrk_s=5 pub_events=20000 pub_warmup=5000 fan_clients=200 fan_rate=20 fan_s=5 fan_warmup=2 storm_clients=200 storm_behind=100 storm_timeout=60 ;;
   *) echo "bench.sh: --scale small|full" >&2; exit 2 ;;
 esac
 [ -n "$quiet_wait" ] || { [ "$scale" = full ] && quiet_wait=1 || quiet_wait=0; }
@@ -106,7 +110,7 @@ trap 'exit 130' INT TERM
   echo "- java: $(java -version 2>&1 | head -1); node $(node -v); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
   echo "- jar: $jar (built in a checkout of $(git -C "$(dirname "$jar")" rev-parse --short HEAD 2>/dev/null || echo '?')$([ -z "$(git -C "$(dirname "$jar")" status --porcelain --untracked-files=no 2>/dev/null)" ] || echo ' with uncommitted changes'))"
   echo "- gateway JVM flags: ops/bin/tidings + $java_opts; scale $scale; gateways $gateways"
-  echo "- command: ops/cluster/bench.sh --scale $scale --gateways $gateways${only:+ --only $only}"
+  echo "- command: ops/cluster/bench.sh --scale $scale --gateways $gateways${only:+ --only $only}${linger:+ --linger $linger}"
 } > "$out/machine.md"
 cat "$out/machine.md" >&2
 
@@ -280,16 +284,20 @@ if [[ " $modes " == *" cluster "* ]]; then
   # shellcheck disable=SC1091
   . "$cluster_dir/cluster.env"
   kafka_lines=("log: kafka" "kafkaBootstrapServers: $BOOTSTRAP" "kafkaTopic: ${TIDINGS_CLUSTER_TOPIC:-tidings-events}")
+  [ -n "$linger" ] && kafka_lines+=("kafkaLingerMs: $linger")
   start_gateway "$d/gateway-1" "${kafka_lines[@]}"
   gw1_url=$GW_URL gw1_pid=$GW_PID
+  log "cluster: warming the new brokers up: ${broker_warmup} s of single-event publishes, not measured"
+  wrk -t2 -c"$wrk_conns" -d"${broker_warmup}s" -s "$root/ops/load/publish-single.lua" "$gw1_url" -- "$key" > "$d/wrk-broker-warmup.txt"
+  sed -n 's/^Requests\/sec: */broker warm-up events\/s: /p' "$d/wrk-broker-warmup.txt" >&2
   token=$(mint_token "$GW_YAML")
   measure cluster "$d" "$gw1_url" "$gw1_pid" "$token" "$BOOTSTRAP"
   if [ "$gateways" = 2 ]; then
     start_gateway "$d/gateway-2" "${kafka_lines[@]}"
     gw2_url=$GW_URL gw2_pid=$GW_PID
     # node 2 first replays the whole topic into its replica: wait until it has applied the record
-    # node 1 applied last (nothing is published meanwhile). Not tidings_cluster_replica_lag_events:
-    # it is 0 on a node that has not polled Kafka yet.
+    # node 1 applied last (nothing is published meanwhile): exact, where /readyz (which waits for
+    # the replica to reach Kafka's end as of the node's start) only says it has caught up.
     t0=$SECONDS
     want=$(helper snapshot --url "$gw1_url" | jq -r '.cluster_replica_offset')
     until at=$(helper snapshot --url "$gw2_url" | jq -r '.cluster_replica_offset') && [ "$at" = "$want" ]; do

@@ -16,15 +16,16 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 final class KafkaClients {
     private KafkaClients() {}
 
-    static Properties producer(String bootstrapServers, long timeoutMillis) {
+    /** {@code lingerMillis}: how long the producer waits to put more publishes in one request (0–1000). */
+    static Properties producer(String bootstrapServers, long timeoutMillis, int lingerMillis) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 1);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMillis);
         int timeout = (int) Math.min(Integer.MAX_VALUE - 1, timeoutMillis);
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout);
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout + 1);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout + Math.max(1, lingerMillis)); // Kafka: ≥ linger + request timeout
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);

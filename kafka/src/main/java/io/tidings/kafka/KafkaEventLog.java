@@ -151,7 +151,7 @@ public final class KafkaEventLog implements EventLog {
         long size = index.size();
         this.head = size == 0 ? Offset.start(epoch) : new Offset(epoch, index.clusterAt(size - 1));
         if (size > 0) this.replicaOffset = KafkaOffsets.kafkaOffset(head.index());
-        this.producer = new KafkaProducer<>(KafkaClients.producer(config.bootstrapServers(), config.produceTimeoutMillis()));
+        this.producer = new KafkaProducer<>(KafkaClients.producer(config.bootstrapServers(), config.produceTimeoutMillis(), config.lingerMillis()));
         this.consumer = new KafkaConsumer<>(KafkaClients.consumer(config.bootstrapServers()));
         CONSUMERS_OPENED.incrementAndGet();
         consumer.assign(List.of(partition));

@@ -86,7 +86,7 @@ public final class KafkaSessionTable implements SessionTable {
         this.topic = topic;
         this.partition = new TopicPartition(topic, 0);
         this.timeoutMillis = timeoutMillis;
-        this.producer = new KafkaProducer<>(KafkaClients.producer(bootstrapServers, timeoutMillis));
+        this.producer = new KafkaProducer<>(KafkaClients.producer(bootstrapServers, timeoutMillis, 0));
         this.consumer = new KafkaConsumer<>(KafkaClients.consumer(bootstrapServers));
         consumer.assign(List.of(partition));
         consumer.seekToBeginning(List.of(partition));

@@ -322,7 +322,8 @@ public final class Gateway implements AutoCloseable {
                     throw new IllegalArgumentException("log: kafka needs kafkaBootstrapServers");
                 }
                 KafkaEventLog kafka = KafkaEventLog.open(new KafkaLogConfig(config.kafkaBootstrapServers, config.kafkaTopic,
-                        logDir(config), config.kafkaProduceTimeoutMs, config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS),
+                        logDir(config), config.kafkaProduceTimeoutMs, config.dedupeWindowMs, LogConfig.DEFAULT_DEDUPE_MAX_IDS,
+                        config.kafkaLingerMs),
                         metrics.clusterListener());
                 metrics.bindCluster(kafka::replicaOffset, kafka::replicaLagEvents, KafkaEventLog::consumersOpened);
                 return kafka;

@@ -57,6 +57,12 @@ public final class GatewayConfig {
     public String kafkaSessionsTopic = "";
     /** Cluster mode: a publish Kafka has not committed within this gets 503. */
     public long kafkaProduceTimeoutMs = 10_000;
+    /**
+     * Cluster mode: how long the Kafka producer waits to send concurrent publishes in one request
+     * (Kafka's linger.ms, 0–1000). Each publish may wait this long; under many concurrent
+     * single-event publishes, 5 halved the brokers' CPU here (docs/benchmarks.md).
+     */
+    public int kafkaLingerMs = 1;
 
     /** Largest event (its JSON data) accepted by POST /v1/events. */
     public int maxEventBytes = 64 * 1024;
