@@ -109,7 +109,6 @@ public final class KafkaEventLog implements EventLog {
     private volatile long highWatermark;
     /** Kafka's end when this log was opened: the replica has caught up once it has applied that far. */
     private final long endAtOpen;
-    private volatile boolean caughtUp;
     private final AtomicLong produceErrors = new AtomicLong();
     private volatile boolean closed;
 
@@ -159,7 +158,6 @@ public final class KafkaEventLog implements EventLog {
         Long end = consumer.endOffsets(List.of(partition), Duration.ofSeconds(10)).get(partition);
         this.endAtOpen = end == null ? 0 : end;
         this.highWatermark = endAtOpen;
-        this.caughtUp = replicaOffset + 1 >= endAtOpen;
         this.replicator = new Thread(this::replicate, "tidings-kafka-replicator-" + config.topic());
         replicator.setDaemon(true);
         replicator.start();
@@ -329,7 +327,6 @@ public final class KafkaEventLog implements EventLog {
             }
             replicaOffset = record.offset();
         }
-        if (!caughtUp && record.offset() + 1 >= endAtOpen) caughtUp = true;
         Header request = record.headers().lastHeader(REQUEST_HEADER);
         if (request != null) {
             CompletableFuture<List<Appended>> waiting = pending.get(new String(request.value(), StandardCharsets.US_ASCII));
@@ -348,7 +345,7 @@ public final class KafkaEventLog implements EventLog {
      * serves correctly meanwhile, only late: the gateway's readiness waits for this.
      */
     public boolean caughtUp() {
-        return caughtUp;
+        return replicaOffset + 1 >= endAtOpen; // the replica's position only grows (skipped records too)
     }
 
     /** Records in Kafka this node's replica has not applied yet (high watermark minus position). */
