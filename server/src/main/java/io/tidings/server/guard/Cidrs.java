@@ -13,7 +13,6 @@ import java.util.regex.Pattern;
 public final class Cidrs {
     public static final Cidrs NONE = new Cidrs(List.of());
 
-    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
     private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
 
     private record Range(byte[] network, int bits) {
@@ -70,7 +69,8 @@ public final class Cidrs {
         String t = s.startsWith("[") && s.endsWith("]") ? s.substring(1, s.length() - 1) : s;
         int zone = t.indexOf('%');
         if (zone >= 0) t = t.substring(0, zone);
-        if (!IPV4.matcher(t).matches() && !IPV6.matcher(t).matches()) return null;
+        if (t.indexOf(':') < 0) return ipv4(t);
+        if (!IPV6.matcher(t).matches()) return null;
         try {
             return InetAddress.getByName(t).getAddress(); // a literal: parsed, not resolved
         } catch (UnknownHostException | IllegalArgumentException e) {
@@ -81,5 +81,30 @@ public final class Cidrs {
     /** True if {@code s} is an IPv4 or IPv6 literal. */
     public static boolean isIpLiteral(String s) {
         return literal(s) != null;
+    }
+
+    /**
+     * The four bytes of a dotted-quad literal ({@code 1} to {@code 3} digits, each part ≤ 255), or null.
+     * Parsed by hand: it runs for every API request's address, and {@code InetAddress} would look up
+     * a name like {@code 300.1.1.1} in DNS.
+     */
+    private static byte[] ipv4(String t) {
+        byte[] out = new byte[4];
+        int part = 0, value = 0, digits = 0;
+        for (int i = 0; i <= t.length(); i++) {
+            char c = i < t.length() ? t.charAt(i) : '.';
+            if (c >= '0' && c <= '9') {
+                if (++digits > 3) return null;
+                value = value * 10 + (c - '0');
+            } else if (c == '.') {
+                if (digits == 0 || value > 255 || part == 4) return null;
+                out[part++] = (byte) value;
+                value = 0;
+                digits = 0;
+            } else {
+                return null;
+            }
+        }
+        return part == 4 ? out : null;
     }
 }

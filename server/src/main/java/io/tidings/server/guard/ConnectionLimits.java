@@ -134,9 +134,9 @@ public final class ConnectionLimits {
 
     /** Seconds {@code ip} remains blocked for failed authentications (0: not blocked). For the HTTP API. */
     public long blockedSeconds(String ip) {
-        if (s.maxAuthFailuresPerIp() <= 0 || exempt(ip)) return 0;
-        Entry e = entries.get(ip);
-        if (e == null) return 0;
+        if (s.maxAuthFailuresPerIp() <= 0) return 0;
+        Entry e = entries.get(ip); // before the exemption check: most addresses have no entry, and parsing a literal costs more
+        if (e == null || exempt(ip)) return 0;
         long now = System.nanoTime();
         synchronized (e) {
             long left = e.blockedUntilNanos - now;

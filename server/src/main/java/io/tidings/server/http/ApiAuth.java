@@ -38,16 +38,19 @@ public final class ApiAuth {
         long blocked = limits.blockedSeconds(ip);
         if (blocked > 0) throw ApiError.tooManyRequests(ConnectionLimits.Refusal.BLOCKED.message, blocked);
         String presented = bearer(exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION));
-        String wanted = scope.name().toLowerCase() + (orScope == scope ? "" : " or " + orScope.name().toLowerCase());
-        if (presented == null) throw new ApiError(401, "unauthorized", "send Authorization: Bearer <" + wanted + " key>");
+        if (presented == null) throw new ApiError(401, "unauthorized", "send Authorization: Bearer <" + wanted(scope, orScope) + " key>");
         ApiKeys.ApiKey key = keys.get().find(presented);
         if (key == null) {
             metrics.authFailure("http", "invalid");
             limits.authFailed(ip);
             throw new ApiError(401, "unauthorized", "unknown key");
         }
-        if (!key.allows(scope) && !key.allows(orScope)) throw new ApiError(403, "forbidden", "key '" + key.name() + "' may not " + wanted);
+        if (!key.allows(scope) && !key.allows(orScope)) throw new ApiError(403, "forbidden", "key '" + key.name() + "' may not " + wanted(scope, orScope));
         return key;
+    }
+
+    private static String wanted(ApiKeys.Scope scope, ApiKeys.Scope orScope) {
+        return scope.name().toLowerCase() + (orScope == scope ? "" : " or " + orScope.name().toLowerCase());
     }
 
     /** The token of an {@code Authorization: Bearer <token>} header value, or null. */

@@ -26,7 +26,7 @@ public final class HttpMetricsHandler implements HttpHandler {
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         long start = System.nanoTime();
         String path = exchange.getRelativePath();
-        String route = routes.stream().filter(r -> path.equals(r) || path.startsWith(r + "/")).findFirst().orElse("other");
+        String route = routeOf(path);
         String method = exchange.getRequestMethod().toString();
         exchange.addExchangeCompleteListener((ex, nextListener) -> {
             metrics.httpTimer(route, METHODS.contains(method) ? method : "OTHER", ex.getStatusCode())
@@ -34,5 +34,13 @@ public final class HttpMetricsHandler implements HttpHandler {
             nextListener.proceed();
         });
         next.handleRequest(exchange);
+    }
+
+    /** The first known route {@code path} is or lies below, else "other". */
+    private String routeOf(String path) {
+        for (String r : routes) {
+            if (path.startsWith(r) && (path.length() == r.length() || path.charAt(r.length()) == '/')) return r;
+        }
+        return "other";
     }
 }

@@ -66,20 +66,20 @@ public final class PublishHandler implements HttpHandler {
             if (declared > maxBodyBytes) throw tooLarge();
             // the body is read without blocking on the I/O thread; a body still incomplete after
             // bodyReadTimeoutMs has its connection closed, so a client that never finishes holds nothing
-            XnioExecutor.Key deadline = exchange.getIoThread().executeAfter(
-                    () -> IoUtils.safeClose(exchange.getConnection()), bodyReadTimeoutMs, TimeUnit.MILLISECONDS);
             exchange.setMaxEntitySize(maxBodyBytes);
+            BodyDeadline deadline = new BodyDeadline();
             exchange.getRequestReceiver().receiveFullBytes((ex, body) -> {
-                deadline.remove();
+                deadline.cancel();
                 // an append that does not wait for msync is answered right here (no worker-thread hop);
                 // one that waits, or a large body, goes to a worker thread
                 if (appendsOnIoThread && body.length <= INLINE_BODY_BYTES) publish(ex, key, body);
                 else ex.dispatch(() -> publish(ex, key, body));
             }, (ex, e) -> {
-                deadline.remove();
+                deadline.cancel();
                 rejectAndClose(ex, e instanceof io.undertow.server.RequestTooBigException ? tooLarge()
                         : new ApiError(400, "bad_request", "could not read the body: " + e.getMessage()));
             });
+            deadline.startUnlessDone(exchange, bodyReadTimeoutMs);
         } catch (ApiError e) {
             rejectAndClose(exchange, e);
         }
@@ -140,6 +140,27 @@ public final class PublishHandler implements HttpHandler {
         exchange.setStatusCode(format.status());
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
         exchange.getResponseSender().send(format.answer(batch, appended));
+    }
+
+    /**
+     * The body-read timeout of one request, armed only if the body did not arrive with the headers
+     * (the usual small publish completes inside {@code receiveFullBytes}: no timer to set and cancel).
+     * Synchronized, uncontended in practice: the handler and the receiver's callbacks run on the
+     * exchange's I/O thread unless something upstream dispatched the request.
+     */
+    private static final class BodyDeadline {
+        private boolean done;
+        private XnioExecutor.Key timer;
+
+        synchronized void cancel() {
+            done = true;
+            if (timer != null) timer.remove();
+        }
+
+        synchronized void startUnlessDone(HttpServerExchange exchange, long timeoutMs) {
+            if (!done) timer = exchange.getIoThread().executeAfter(
+                    () -> IoUtils.safeClose(exchange.getConnection()), timeoutMs, TimeUnit.MILLISECONDS);
+        }
     }
 
     /**

@@ -124,7 +124,7 @@ public final class PublishParser implements PublishFormat {
                 }
                 case "type" -> {
                     type = string(p, v, n, "type");
-                    if (type.isEmpty() || type.length() > MAX_TYPE_LENGTH || type.chars().anyMatch(c -> c < ' ')) {
+                    if (type.isEmpty() || type.length() > MAX_TYPE_LENGTH || hasControlCharacter(type)) {
                         throw ApiError.badRequest(where(n) + "type must be 1-" + MAX_TYPE_LENGTH + " printable characters");
                     }
                 }
@@ -164,6 +164,11 @@ public final class PublishParser implements PublishFormat {
     private static String string(JsonParser p, JsonToken v, int n, String what) throws IOException, ApiError {
         if (v != JsonToken.VALUE_STRING) throw ApiError.badRequest(where(n) + what + " must be a string");
         return p.getText();
+    }
+
+    private static boolean hasControlCharacter(String s) {
+        for (int i = 0; i < s.length(); i++) if (s.charAt(i) < ' ') return true;
+        return false;
     }
 
     private static String where(int n) {

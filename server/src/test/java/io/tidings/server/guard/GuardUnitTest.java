@@ -19,6 +19,11 @@ class GuardUnitTest {
         assertThat(c.contains("2001:db8:1::5")).isTrue();
         assertThat(c.contains("2001:db9::5")).isFalse();
         assertThat(c.contains("localhost")).isFalse(); // a name, not an address: no lookup
+        assertThat(c.contains("::ffff:10.1.2.3")).isTrue(); // IPv4-mapped IPv6 is the IPv4 address
+        assertThat(Cidrs.literal("10.0.0.255")).containsExactly(10, 0, 0, (byte) 255);
+        for (String notAnAddress : new String[] {"300.1.1.1", "10.0.0", "10.0.0.1.2", "10..0.1", "10.0.0.1000", "10.0.0.-1", "10.0.0.1 ", ""}) {
+            assertThat(Cidrs.literal(notAnAddress)).as(notAnAddress).isNull(); // and no DNS lookup of it as a name
+        }
         assertThatThrownBy(() -> new Cidrs(List.of("example.com/8"))).hasMessageContaining("example.com");
         assertThatThrownBy(() -> new Cidrs(List.of("10.0.0.0/33"))).hasMessageContaining("prefix");
     }
