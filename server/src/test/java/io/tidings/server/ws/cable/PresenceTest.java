@@ -172,19 +172,31 @@ class PresenceTest {
             carol.send("presence-cached " + PROJECT); // the first call asks the server, then the client watches
             assertThat(carol.next("presence").get("state").toString()).isEqualTo("{}");
             alice.send("join " + PROJECT + " alice {\"name\":\"Alice\"}");
-            assertThat(carol.nextFrame()).contains("\"message\":{\"type\":\"join\",\"id\":\"alice\",\"info\":{\"name\":\"Alice\"}}");
+            assertThat(nextPresenceFrame(carol)).contains("\"message\":{\"type\":\"join\",\"id\":\"alice\",\"info\":{\"name\":\"Alice\"}}");
             bob.send("join " + PROJECT + " bob {\"name\":\"Bob\"}");
-            assertThat(carol.nextFrame()).contains("\"message\":{\"type\":\"join\",\"id\":\"bob\"");
+            assertThat(nextPresenceFrame(carol)).contains("\"message\":{\"type\":\"join\",\"id\":\"bob\"");
             carol.send("presence-cached " + PROJECT); // from the cache: no request, no info answer
             assertThat(carol.next("presence").get("state").toString()).isEqualTo("{\"alice\":{\"name\":\"Alice\"},\"bob\":{\"name\":\"Bob\"}}");
             alice.send("leave " + PROJECT);
-            assertThat(carol.nextFrame()).contains("\"message\":{\"type\":\"leave\",\"id\":\"alice\"}");
+            assertThat(nextPresenceFrame(carol)).contains("\"message\":{\"type\":\"leave\",\"id\":\"alice\"}");
             bob.close(); // its process killed: its connection goes, and its record with it
-            assertThat(carol.nextFrame()).contains("\"message\":{\"type\":\"leave\",\"id\":\"bob\"}");
+            assertThat(nextPresenceFrame(carol)).contains("\"message\":{\"type\":\"leave\",\"id\":\"bob\"}");
             carol.send("presence-cached " + PROJECT);
             assertThat(carol.next("presence").get("state").toString()).isEqualTo("{}");
             assertThat(carol.transcript()).as("one info answer: the first call's; the rest came from pushes")
                     .filteredOn(l -> l.startsWith("frame ") && l.contains("\"message\":{\"type\":\"info\"")).hasSize(1);
+        }
+    }
+
+    /**
+     * The next presence frame {@code c} received, skipping the room's logged events: subscribing appends
+     * a {@code join} event to the room's log (carol's own arrives asynchronously, before or after the
+     * first presence answer), and those are not what the presence cache follows.
+     */
+    static String nextPresenceFrame(CableNode c) throws InterruptedException {
+        while (true) {
+            String f = c.nextFrame();
+            if (f.startsWith("{\"type\":\"presence\"")) return f;
         }
     }
 
