@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 
@@ -29,8 +30,10 @@ import java.util.function.BiConsumer;
  *
  * <h2>Sending</h2>
  * Frames queue in {@code unsent}. A flush, run on the channel's I/O thread through its
- * {@link IoThreadOutbox} (one task per burst, not per frame), hands them to Undertow one message at a
- * time: the next message only once the previous one is written to the socket. A write the socket
+ * {@link IoThreadOutbox} (one task per burst, not per frame), hands what is queued to Undertow, up to
+ * {@link #FLUSH_MESSAGES} messages or {@link #FLUSH_BYTES}, and writes them to the socket in one
+ * gathering write (a backlog of small frames costs one system call per run, not one per message);
+ * the next run starts only once every message of the previous one is written. A write the socket
  * accepts completes at once, so a client that keeps up gets each frame as soon as it is queued;
  * while a write waits for the client, later frames wait in {@code unsent}. A protocol that allows it
  * (the native protocol with {@code ?batch=1}) then gets the frames waiting at that moment joined by
@@ -55,7 +58,7 @@ public abstract class WebSocketSession extends Session {
     private final boolean batched;
     private final ConcurrentLinkedQueue<byte[]> unsent = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean flushQueued = new AtomicBoolean();
-    private final AtomicBoolean writing = new AtomicBoolean(); // a message handed to Undertow is not yet written
+    private final AtomicInteger inFlight = new AtomicInteger(); // messages handed to Undertow, not yet written
     private volatile boolean broken; // a write failed: the connection is gone, later frames are dropped unsent
     private final List<byte[]> batch = new ArrayList<>(); // the flush's scratch: I/O thread only
     private final AtomicReference<Runnable> closeFrame = new AtomicReference<>(); // sent once unsent is empty
@@ -161,7 +164,7 @@ public abstract class WebSocketSession extends Session {
     @Override
     protected final void transmit(byte[] frame) {
         unsent.add(frame);
-        if (!writing.get()) queueFlush(); // else the write in progress queues the flush when it completes
+        if (inFlight.get() == 0) queueFlush(); // else the last write in progress queues the flush when it completes
     }
 
     /**
@@ -177,17 +180,27 @@ public abstract class WebSocketSession extends Session {
         int messages = 0;
         long bytes = 0;
         byte[] frame;
-        while ((closing || (messages < FLUSH_MESSAGES && bytes < FLUSH_BYTES && !writing.get())) && (frame = unsent.poll()) != null) {
-            if (broken) {
-                sent(frame.length); // as a failed write would, without the cost of failing each one
-                continue;
+        if (inFlight.get() > 0 && !closing) return 0; // the last write in progress queues the next flush
+        // Every message of this run goes to the socket in one gathering write: Undertow queues frames
+        // without writing while an explicit flush is required, then writes them all in channel.flush().
+        // Confined to this I/O thread; a frame another thread queues meanwhile goes out in the same flush.
+        channel.setRequireExplicitFlush(true);
+        try {
+            while ((closing || (messages < FLUSH_MESSAGES && bytes < FLUSH_BYTES)) && (frame = unsent.poll()) != null) {
+                if (broken) {
+                    sent(frame.length); // as a failed write would, without the cost of failing each one
+                    continue;
+                }
+                bytes += batched ? writeBatch(frame) : write(frame, frame.length);
+                messages++;
             }
-            bytes += batched ? writeBatch(frame) : write(frame, frame.length);
-            messages++;
+        } finally {
+            channel.setRequireExplicitFlush(false);
+            channel.flush(); // the writes complete in here when the socket takes them all, later otherwise
         }
         if (!unsent.isEmpty()) {
-            // the write in progress queues the next flush when it completes; otherwise the budget ran out
-            if (!writing.get()) queueFlush();
+            // a write still in progress queues the next flush when it completes; otherwise the budget ran out
+            if (inFlight.get() == 0) queueFlush();
             return messages;
         }
         Runnable close = closeFrame.getAndSet(null); // the session is closed: nothing is queued after it
@@ -227,7 +240,7 @@ public abstract class WebSocketSession extends Session {
      * otherwise (then it queues the next flush rather than writing from inside Undertow's callback).
      */
     private int write(byte[] message, int queued) {
-        writing.set(true);
+        inFlight.incrementAndGet();
         WebSockets.sendText(ByteBuffer.wrap(message), channel, new WebSocketCallback<Void>() {
             @Override
             public void complete(WebSocketChannel ch, Void context) {
@@ -243,9 +256,8 @@ public abstract class WebSocketSession extends Session {
             }
 
             private void written() {
-                writing.set(false);
                 sent(queued);
-                if (!unsent.isEmpty() || closeFrame.get() != null) queueFlush();
+                if (inFlight.decrementAndGet() == 0 && (!unsent.isEmpty() || closeFrame.get() != null)) queueFlush();
             }
         });
         return message.length;
