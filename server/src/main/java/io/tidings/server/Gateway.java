@@ -123,7 +123,7 @@ public final class Gateway implements AutoCloseable {
         this.metrics.bindDisk(logDir(config), config.minFreeBytes, config.retentionMaxBytes, config.retentionMaxAgeMs);
         this.presenceEvents = new io.tidings.server.hub.PresenceEvents(log, config.presenceEventRooms);
         this.hub = new Hub(log, new HubSettings(config.outboundBufferBytes, config.slowClientTimeoutMs,
-                HubSettings.DEFAULTS.catchUpBatchEvents()), metrics,
+                HubSettings.DEFAULTS.catchUpBatchEvents(), config.recentEventsBytes), metrics,
                 new io.tidings.server.hub.Presence(config.presenceLeaveDelayMs, presenceEvents));
         WebSocketSettings ws = new WebSocketSettings(config.maxInboundFrameBytes, config.pingIntervalMs,
                 config.idleTimeoutMs, 256);

@@ -90,6 +90,11 @@ public final class GatewayConfig {
 
     /** Bytes queued to one client before it is served from the log at its own pace. */
     public long outboundBufferBytes = 1 << 20;
+    /**
+     * Bytes of the latest events (data and encoded frames) kept in memory, so that resuming clients
+     * and clients that fell a little behind are served without reading the log; 0 turns it off.
+     */
+    public long recentEventsBytes = 16 << 20;
     /** A client whose queued frames made no progress for this long is closed with 4008. */
     public long slowClientTimeoutMs = 30_000;
     /** The server pings each WebSocket this often. */

@@ -6,6 +6,8 @@ import io.tidings.server.http.Json;
 import io.tidings.storage.Offset;
 import io.tidings.storage.RollPeriod;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -53,14 +55,20 @@ class ResumePropertyTest {
 
     record Published(Offset offset, List<String> rooms) {}
 
-    @Test
-    void concurrentPublishersAndResumingClientsEachGetExactlyTheEventsOfTheirRooms() throws Exception {
+    /**
+     * With the recent events in memory off (every catch-up reads the log), small (catch-ups start in
+     * memory and fall off it onto the log mid-way), and at the default size.
+     */
+    @ParameterizedTest(name = "recentEventsBytes = {0}")
+    @ValueSource(longs = {0, 8 * 1024, 16 << 20})
+    void concurrentPublishersAndResumingClientsEachGetExactlyTheEventsOfTheirRooms(long recentEventsBytes) throws Exception {
         long seed = Long.getLong("tidings.seed", System.nanoTime());
         String token = TestGateway.token("carol", "p", "q");
         try (TestGateway g = new TestGateway(dir, c -> {
             c.outboundBufferBytes = 1024; // bursts overflow it: sessions switch to the log and back under load
             c.slowClientTimeoutMs = 60_000;
             c.rollPeriod = RollPeriod.TEST_SECONDLY;
+            c.recentEventsBytes = recentEventsBytes;
         })) {
             Offset start = g.gateway().log().head();
             Map<Offset, List<String>> published = new ConcurrentHashMap<>();
@@ -111,6 +119,10 @@ class ResumePropertyTest {
             }
             assertThat(reconnects).as("the clients did reconnect").isGreaterThan(CLIENT_ROOMS.size());
             assertThat(g.gateway().hub().laggedCount()).as("some client was switched to the log").isPositive();
+            Map<String, Double> reads = g.gateway().metrics().sumBy("tidings_catch_ups_total", "source");
+            System.out.println("catch-ups by where they started reading: " + reads);
+            if (recentEventsBytes == 0) assertThat(reads.get("memory")).as("no catch-up from memory when it is off").isZero();
+            else assertThat(reads.get("memory")).as("catch-ups served from memory").isPositive();
         }
     }
 

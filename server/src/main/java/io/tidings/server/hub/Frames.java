@@ -7,17 +7,21 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The encoded frames of one event, shared by all its recipients: each distinct frame is encoded
+ * One event and its encoded frames, shared by all its recipients: each distinct frame is encoded
  * once per event (keyed by what it depends on, e.g. protocol and room) and the same bytes are sent
- * to every session. Used by one thread at a time (the dispatcher, or one session's catch-up).
+ * to every session — live ones by the dispatcher, and catching-up ones that read the event from the
+ * hub's {@link RecentEvents}.
+ *
+ * <p>Thread safety: thread-safe (the dispatcher and catch-up workers may encode the same event at once).
  */
 public final class Frames {
-    private final Map<Object, byte[]> cache = new HashMap<>();
-    private Event event;
+    private final Event event;
+    private final Map<Object, byte[]> cache = new HashMap<>(4);
+    private long encodedBytes;
+    private java.util.concurrent.atomic.AtomicLong charged; // the ring's byte count while this is in it, else null
 
-    void reset(Event event) {
+    Frames(Event event) {
         this.event = event;
-        cache.clear();
     }
 
     public Event event() {
@@ -25,7 +29,27 @@ public final class Frames {
     }
 
     /** The frame for {@code key}, encoded by {@code encoder} the first time it is asked for. */
-    public byte[] get(Object key, Function<Event, byte[]> encoder) {
-        return cache.computeIfAbsent(key, k -> encoder.apply(event));
+    public synchronized byte[] get(Object key, Function<Event, byte[]> encoder) {
+        byte[] frame = cache.get(key);
+        if (frame == null) {
+            frame = encoder.apply(event);
+            cache.put(key, frame);
+            encodedBytes += frame.length;
+            if (charged != null) charged.addAndGet(frame.length);
+        }
+        return frame;
+    }
+
+    /** From now on, {@code total} counts this event's data and frames (see {@link RecentEvents}). */
+    synchronized void chargeTo(java.util.concurrent.atomic.AtomicLong total) {
+        charged = total;
+        total.addAndGet(event.data().length + encodedBytes);
+    }
+
+    /** Takes this event's bytes off the total it was charged to; frames encoded later are not counted. */
+    synchronized void discharge() {
+        if (charged == null) return;
+        charged.addAndGet(-(event.data().length + encodedBytes));
+        charged = null;
     }
 }

@@ -24,13 +24,19 @@ import java.util.logging.Logger;
 /**
  * Connects the log to the sessions. One dispatcher thread tails the log and offers each committed
  * event to the live sessions subscribed to one of its rooms (or a room above it); sessions that
- * fell behind or are replaying read the log themselves on the catch-up pool. A ticker closes slow
+ * fell behind or are replaying catch up on the catch-up pool, from the recent events the dispatcher
+ * keeps in memory ({@link RecentEvents}) or from the log. A ticker closes slow
  * and idle clients and those whose credentials expired, and drives heartbeats.
  *
  * <p>Thread safety: thread-safe. The room index is a concurrent map; sessions guard themselves.
  */
 public final class Hub implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Hub.class.getName());
+    /**
+     * Most events kept in memory for catch-ups, besides {@link HubSettings#recentEventsBytes()}: each
+     * also costs ~300 bytes of objects, so tiny events are bounded by this (~5 MiB) rather than by bytes.
+     */
+    static final int RECENT_EVENTS_MAX = 1 << 14;
 
     private final EventLog log;
     private final HubSettings settings;
@@ -41,7 +47,7 @@ public final class Hub implements AutoCloseable {
     private final ExecutorService catchUp;
     private final ScheduledExecutorService ticker;
     private final Thread dispatcher;
-    private final Frames frames = new Frames();
+    private final RecentEvents recent;
     private volatile long dispatched;
     private volatile long fanningOut;
     private volatile boolean running = true;
@@ -61,6 +67,8 @@ public final class Hub implements AutoCloseable {
         this.log = log;
         this.settings = settings;
         this.metrics = metrics;
+        this.recent = new RecentEvents(RECENT_EVENTS_MAX, settings.recentEventsBytes());
+        metrics.bindRecentEvents(recent::size, recent::bytes);
         metrics.bindSessions(() -> byRoom.values().stream().mapToInt(Set::size).sum(), catchingUp::get);
         AtomicInteger n = new AtomicInteger();
         this.catchUp = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
@@ -96,6 +104,13 @@ public final class Hub implements AutoCloseable {
 
     ExecutorService catchUpExecutor() {
         return catchUp;
+    }
+
+    /** A reader of the events after log index {@code after}: from memory while the recent events hold them, else the log. */
+    ReplayCursor replayAfter(long after) throws io.tidings.storage.GapException {
+        ReplayCursor c = new ReplayCursor(log, recent, after);
+        metrics.catchUpRead(c.fromMemory() ? "memory" : "log");
+        return c;
     }
 
     /** Index of the last event the dispatcher has offered to every live session. */
@@ -209,8 +224,10 @@ public final class Hub implements AutoCloseable {
                 }
                 if (e == null) continue;
                 fanningOut = e.offset().index();
+                Frames frames = new Frames(e);
+                recent.add(frames, dispatched); // before the fan-out: a session the fan-out misses finds it there
                 try {
-                    fanOut(e);
+                    fanOut(frames);
                 } catch (RuntimeException ex) {
                     report(ex);
                 }
@@ -221,7 +238,8 @@ public final class Hub implements AutoCloseable {
         }
     }
 
-    private void fanOut(Event e) {
+    private void fanOut(Frames frames) {
+        Event e = frames.event();
         Map<Session, List<Subscription>> targets = new IdentityHashMap<>();
         for (String room : e.rooms()) {
             for (int end = room.length(); end > 0; end = room.lastIndexOf('/', end - 1)) {
@@ -231,7 +249,6 @@ public final class Hub implements AutoCloseable {
             }
         }
         if (targets.isEmpty()) return;
-        frames.reset(e);
         long previous = dispatched;
         for (Map.Entry<Session, List<Subscription>> t : targets.entrySet()) {
             t.getKey().offerLive(frames, t.getValue(), previous);

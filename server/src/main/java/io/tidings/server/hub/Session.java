@@ -1,6 +1,5 @@
 package io.tidings.server.hub;
 
-import io.tidings.storage.Cursor;
 import io.tidings.storage.Event;
 import io.tidings.storage.GapException;
 import io.tidings.storage.LogUnavailableException;
@@ -50,15 +49,14 @@ public abstract class Session {
     private Hub hub;
     private final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
     private volatile Mode mode = Mode.LIVE; // written under the lock; read without it by sent()
-    private Cursor cursor;            // owned by the catch-up worker
-    private final ArrayDeque<Event> backlog = new ArrayDeque<>(); // read from the cursor, not yet delivered; owned by the catch-up worker
+    private ReplayCursor cursor;      // owned by the catch-up worker
+    private final ArrayDeque<Frames> backlog = new ArrayDeque<>(); // read from the cursor, not yet delivered; owned by the catch-up worker
     private long rewindTo = NO_REWIND;
     private boolean catchUpScheduled;
     private final AtomicLong queuedBytes = new AtomicLong(); // decremented by socket callbacks without the lock
     private final AtomicBoolean wakeUpPending = new AtomicBoolean();
     private long peakQueuedBytes;
     private volatile long stalledSinceNanos; // when the queue last went from empty to non-empty, or last drained a frame
-    private final Frames catchUpFrames = new Frames();
     private long lastDeliveredTimeMillis;
     private volatile long closeAtMillis = Long.MAX_VALUE;
     private static final AtomicLong IDS = new AtomicLong();
@@ -335,7 +333,7 @@ public abstract class Session {
                 if (rewind != NO_REWIND) {
                     closeCursor();
                     backlog.clear(); // read from the old position: re-read in order from the new one
-                    cursor = hub.log().cursorAfter(new Offset(hub.log().epoch(), rewind));
+                    cursor = hub.replayAfter(rewind);
                 } else if (notYetVisible) {
                     LockSupport.parkNanos(NOT_YET_VISIBLE_BACKOFF_NANOS);
                 }
@@ -346,10 +344,10 @@ public abstract class Session {
                     long room = hub.settings().outboundBufferBytes() - queuedBytes.get();
                     long read = 0;
                     while (backlog.size() < hub.settings().catchUpBatchEvents() && (backlog.isEmpty() || read < room)) {
-                        Event e = cursor.next();
-                        if (e == null) break;
-                        backlog.add(e);
-                        read += e.data().length;
+                        Frames f = cursor.next();
+                        if (f == null) break;
+                        backlog.add(f);
+                        read += f.event().data().length;
                     }
                 }
                 synchronized (this) {
@@ -360,12 +358,12 @@ public abstract class Session {
                         }
                         continue;
                     }
-                    Event e = cursor.next(); // under the lock: nothing can be committed-and-dispatched unseen
-                    if (e != null) {
-                        backlog.add(e);
+                    Frames f = cursor.next(); // under the lock: nothing can be committed-and-dispatched unseen
+                    if (f != null) {
+                        backlog.add(f);
                         continue;
                     }
-                    if (cursor.position().index() < hub.log().head().index()) {
+                    if (!cursor.caughtUp()) {
                         // committed but not yet visible to this reader (a file just rolled): not caught up
                         notYetVisible = true;
                         continue;
@@ -394,8 +392,8 @@ public abstract class Session {
         }
     }
 
-    private void deliverFromLog(Event e) {
-        catchUpFrames.reset(e);
+    private void deliverFromLog(Frames frames) {
+        Event e = frames.event();
         List<Subscription> matching = new ArrayList<>(2);
         for (Subscription s : subscriptions.values()) {
             if (Rooms.anyWithin(e.rooms(), s.room)) matching.add(s);
@@ -403,7 +401,7 @@ public abstract class Session {
         List<Subscription> due = due(e, matching);
         if (due.isEmpty()) return;
         List<byte[]> out = new ArrayList<>(1);
-        encode(catchUpFrames, due, out);
+        encode(frames, due, out);
         long size = 0;
         for (Subscription s : due) s.position = e.offset().index();
         for (byte[] f : out) {

@@ -191,6 +191,25 @@ public final class Metrics {
                 .description("Sessions currently served from the log (replaying or fallen behind)").register(registry);
     }
 
+    /** The dispatcher's recent events kept in memory for catch-ups ({@code recentEventsBytes}). */
+    public void bindRecentEvents(Supplier<Number> events, Supplier<Number> bytes) {
+        Gauge.builder("tidings_recent_events", events)
+                .description("Latest events kept in memory for catch-ups (resumes and clients that fell behind)").register(registry);
+        Gauge.builder("tidings_recent_events_bytes", bytes).baseUnit("bytes")
+                .description("Bytes of those events: data and encoded frames (bounded by recentEventsBytes)").register(registry);
+        for (String source : new String[] {"memory", "log"}) catchUpRead(source, 0);
+    }
+
+    /** A catch-up started reading: from the recent events in memory, or from the log (too far back). */
+    public void catchUpRead(String source) {
+        catchUpRead(source, 1);
+    }
+
+    private void catchUpRead(String source, long n) {
+        counter("tidings_catch_ups_total", "Catch-ups (resumes, clients that fell behind) by where they started reading: memory, log",
+                "source", source).increment(n);
+    }
+
     private Counter counter(String name, String description, String... tags) {
         return counters.computeIfAbsent(new MeterKey(name, java.util.Arrays.asList(tags)),
                 k -> Counter.builder(name).description(description).tags(tags).register(registry));

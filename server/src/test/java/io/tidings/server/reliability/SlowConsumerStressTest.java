@@ -35,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <ul>
  *   <li>memory: no session's outbound queue ever exceeds {@code outboundBufferBytes} plus one frame
  *       (sampled all along), and the heap and direct buffers grow by at most
- *       {@code slow clients × 2 × (outboundBufferBytes + largest frame) + }{@link #FIXED_OVERHEAD_BYTES}
+ *       {@code slow clients × 2 × (outboundBufferBytes + largest frame) + recentEventsBytes + }{@link #FIXED_OVERHEAD_BYTES}
  *       while the slow clients are behind (queue full, and the events read from the log for them);</li>
  *   <li>latency: the fast clients' median delivery latency (publish → receive, the publish time
  *       carried in the event) with slow clients is within 2× of the phases without them (the
@@ -53,6 +53,8 @@ class SlowConsumerStressTest {
     static final long SLOW_TIMEOUT_MS = 10_000;
     static final long TRICKLE_MS = 20;
     static final long FIXED_OVERHEAD_BYTES = 8L << 20;
+    /** The recent events the hub keeps for catch-ups ({@code recentEventsBytes}); the flood fills them. */
+    static final long RECENT_BYTES = 4L << 20;
     static final String ROOM = "slow/feed";
     static final String PAD = "x".repeat(16_000);
     static final long WAIT_MS = 120_000;
@@ -76,6 +78,7 @@ class SlowConsumerStressTest {
         try (TestGateway g = new TestGateway(dir, c -> {
             c.outboundBufferBytes = BUFFER;
             c.slowClientTimeoutMs = SLOW_TIMEOUT_MS;
+            c.recentEventsBytes = RECENT_BYTES;
         })) {
             Hub hub = g.gateway().hub();
             String token = TestGateway.token("slowpoke", ROOM);
@@ -126,7 +129,8 @@ class SlowConsumerStressTest {
             Latencies with = Latencies.of(publisher.latencies(Phase.WITH_SLOW));
             int slowCount = trickleCount + stalledCount;
             // per slow client: its queue (outboundBufferBytes + a frame) and the events read from the log for it (about as much)
-            long memoryBound = slowCount * 2L * (BUFFER + maxFrame) + FIXED_OVERHEAD_BYTES;
+            // and, once, the recent events kept in memory for catch-ups
+            long memoryBound = slowCount * 2L * (BUFFER + maxFrame) + RECENT_BYTES + FIXED_OVERHEAD_BYTES;
             Scale.report("slow", String.format(
                     "rounds=%d fast=%d trickle=%d never-reading=%d events=%d flooded=%d MiB lost=0 duplicated=0; "
                             + "slow clients closed 4008 and resumed=%d, caught up from the log=%d; peak queue %d B (bound %d B); "
