@@ -115,14 +115,19 @@ public final class NodeScript implements AutoCloseable {
 
     public int waitFor(long seconds) throws InterruptedException {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
+            close();
             throw new AssertionError("node script did not finish within " + seconds + " s");
         }
         return process.exitValue();
     }
 
+    /**
+     * Kills the script and whatever it started (a browser, its helpers): SIGKILL skips the script's
+     * own exit handlers, and a browser left behind would outlive the test run.
+     */
     @Override
     public void close() {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
     }
 }
