@@ -41,7 +41,8 @@ import java.util.concurrent.CompletableFuture;
  * Every other {@code alg} (none, HS384, PS256 …) is refused before any key is looked at, and the
  * key's type must match the algorithm, so an RSA public key can never serve as an HMAC secret.
  *
- * <p>Thread-safe: immutable but for a cache of parsers for the current key set.
+ * <p>Thread-safe: immutable but for a cache of parsers for the current key set and the cache of
+ * verified tokens (a concurrent map).
  */
 public final class TokenVerifier {
     /** Most keys tried for a token without {@code kid}. */
@@ -53,6 +54,17 @@ public final class TokenVerifier {
     private final String issuer;
     private final String audience;
     private volatile Parsers parsers = new Parsers(PublicKeys.EMPTY, Map.of());
+    /**
+     * Tokens verified already, until they expire or the public keys change: a client presents the same
+     * token on every reconnect, and verifying it (parsing, an HMAC or RSA check, claims) again was ~10 %
+     * of the I/O threads' time in a reconnect storm (docs/benchmarks.md). Keyed by the whole token, so
+     * only the exact bytes that were verified match. At most {@link #VERIFIED_MAX}, then it starts over.
+     */
+    private final Map<String, Verified> verified = new java.util.concurrent.ConcurrentHashMap<>();
+    static final int VERIFIED_MAX = 10_000;
+
+    /** @param keys the public key set the token was verified against (null: HS256 or none configured) */
+    private record Verified(Grants grants, PublicKeys keys) {}
 
     private record Parsers(PublicKeys keys, Map<PublicKey, JwtParser> byKey) {
     }
@@ -120,6 +132,16 @@ public final class TokenVerifier {
 
     private Grants verifyOrUnknownKey(String token) throws AuthException, UnknownKey {
         if (token == null || token.isBlank()) throw new AuthException(AuthException.Reason.MISSING, "missing token");
+        PublicKeys keySet = keys == null ? null : keys.current(); // before verifying: a later change of keys re-verifies
+        Verified known = verified.get(token);
+        if (known != null && System.currentTimeMillis() < known.grants().expiresAtMillis() && known.keys() == keySet) return known.grants();
+        Grants grants = verifySignatureAndClaims(token);
+        if (verified.size() >= VERIFIED_MAX) verified.clear(); // bounded; a storm of new tokens just verifies each
+        verified.put(token, new Verified(grants, keySet));
+        return grants;
+    }
+
+    private Grants verifySignatureAndClaims(String token) throws AuthException, UnknownKey {
         JsonNode header = header(token);
         String alg = header.path("alg").asText("");
         String kid = header.path("kid").isTextual() ? header.get("kid").asText() : null;

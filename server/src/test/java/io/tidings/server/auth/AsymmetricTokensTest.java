@@ -111,7 +111,9 @@ class AsymmetricTokensTest {
         Path pem = dir.resolve("keys.pem");
         Files.writeString(pem, pem(rsa.getPublic()) + pem(ec.getPublic()));
         try (TestGateway g = new TestGateway(dir.resolve("data"), c -> c.jwtPublicKeyFile = pem.toString())) {
-            assertThat(outcome(g, token(rsa, null, "alice"))).isEqualTo("welcome alice");
+            String alice = token(rsa, null, "alice");
+            assertThat(outcome(g, alice)).isEqualTo("welcome alice");
+            assertThat(outcome(g, alice)).as("the same token again (remembered as verified)").isEqualTo("welcome alice");
             assertThat(outcome(g, token(ec, null, "bob"))).isEqualTo("welcome bob");
             assertThat(outcome(g, TestGateway.token("carol"))).as("HS256 still works").isEqualTo("welcome carol");
             // the kid of a PEM key is its RFC 7638 thumbprint
@@ -121,7 +123,8 @@ class AsymmetricTokensTest {
             // rotate: the file now holds the next key (and the EC one); the old RSA key is revoked
             Files.writeString(pem, pem(next.getPublic()) + pem(ec.getPublic()));
             awaitOutcome(g, token(next, null, "eve"), "welcome eve");
-            assertThat(outcome(g, token(rsa, null, "alice"))).isEqualTo("close 4001 token signed by an unknown key");
+            assertThat(outcome(g, alice)).as("verified before the rotation, refused after it")
+                    .isEqualTo("close 4001 token signed by an unknown key");
 
             // a broken file keeps the keys in force
             Files.writeString(pem, "-----BEGIN PUBLIC KEY-----\nnot base64!\n-----END PUBLIC KEY-----\n");

@@ -78,9 +78,12 @@ class CredentialsExpiryTest {
     @Test
     void anExpiredTokenIsRefusedAtConnect() throws Exception {
         try (TestGateway g = new TestGateway(dir)) {
-            String token = shortToken("alice", 1_000, "teamspaceA");
+            String token = shortToken("alice", 2_000, "teamspaceA");
+            try (WsTestClient ws = WsTestClient.connect(g, token)) { // verified once, and remembered as verified
+                assertThat(ws.nextText()).startsWith("{\"op\":\"welcome\"");
+            }
             Thread.sleep(Math.max(0, exp(token) - System.currentTimeMillis()) + 100);
-            try (WsTestClient ws = WsTestClient.connect(g, token)) {
+            try (WsTestClient ws = WsTestClient.connect(g, token)) { // the same token, now expired: not taken from that memory
                 assertThat(ws.nextLine()).isEqualTo("close 4001 token expired");
             }
             assertThat(g.gateway().metrics().scrape()).contains("tidings_auth_failures_total{protocol=\"native\",reason=\"expired\",} 1.0");
