@@ -106,6 +106,11 @@ public final class Hub implements AutoCloseable {
         return catchUp;
     }
 
+    /** True if the recent events in memory hold every event after {@code after} (a catch-up from it opens no log reader). */
+    public boolean holdsEventsAfter(io.tidings.storage.Offset after) {
+        return after.epoch().equals(log.epoch()) && recent.seqAfter(after.index()) >= 0;
+    }
+
     /** A reader of the events after log index {@code after}: from memory while the recent events hold them, else the log. */
     ReplayCursor replayAfter(long after) throws io.tidings.storage.GapException {
         ReplayCursor c = new ReplayCursor(log, recent, after);

@@ -334,11 +334,13 @@ final class SocketIoSession extends WebSocketSession {
             from.put(r.getKey(), seen == null || seen.index() < joined.index() ? joined : seen);
         }
         // Hold a cursor at every start position: retention cannot delete what we are about to replay,
-        // neither before the joins nor until the catch-up worker has opened its own cursor.
+        // neither before the joins nor until the catch-up worker has opened its own cursor. Not needed
+        // where the hub's recent events hold everything after the start: the catch-up reads them from
+        // memory and opens no cursor (opening 2,000 here was most of a reconnect storm's I/O time).
         List<Cursor> pins = new ArrayList<>();
         try {
             Set<Offset> starts = new LinkedHashSet<>(from.values());
-            for (Offset start : starts) pins.add(log.cursorAfter(start));
+            for (Offset start : starts) if (!hub().holdsEventsAfter(start)) pins.add(log.cursorAfter(start));
         } catch (GapException e) {
             closeAll(pins);
             store.discard(wantPid, null);
