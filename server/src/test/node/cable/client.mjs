@@ -41,6 +41,9 @@ if (kind === 'rails' || kind === 'legacy') {
 } else if (kind === 'anycable') {
   const { createCable } = await import('@anycable/web')
   const { backoffWithJitter } = await import('@anycable/core')
+  // @anycable/core 1.x drops a subscribe cut before its confirmation for good (anycable-reset-fix.mjs)
+  const { fixExtendedProtocolReset } = await import('./anycable-reset-fix.mjs')
+  fixExtendedProtocolReset()
   // A real option of the client: its default backoff (backoffWithJitter(pingInterval = 3000)) has no
   // ceiling, and reconnectUntilConnected's reconnectNow() every 100 ms counts as attempts, so a gateway
   // down for minutes (the crash test) grew the delay past Node's timer limit, which Node turns into

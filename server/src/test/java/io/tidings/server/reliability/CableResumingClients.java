@@ -33,14 +33,17 @@ final class CableResumingClients implements AutoCloseable {
     final AtomicInteger restored = new AtomicInteger();
     final AtomicInteger reconciliations = new AtomicInteger();
     final AtomicInteger disconnects = new AtomicInteger();
+    final AtomicInteger cuts = new AtomicInteger();
     volatile String failure;
 
     final class Client {
+        final String id;
         final List<String> rooms;
         final ReceivedSequences sequences;
         final Map<String, Boolean> subscribedRooms = new ConcurrentHashMap<>();
 
-        Client(List<String> rooms, String epoch) {
+        Client(String id, List<String> rooms, String epoch) {
+            this.id = id;
             this.rooms = rooms;
             this.sequences = new ReceivedSequences(epoch, rooms);
         }
@@ -52,10 +55,17 @@ final class CableResumingClients implements AutoCloseable {
 
     /**
      * Starts the Node process; {@code cableUrl} is where the clients connect (the proxy), {@code
-     * channel} maps to the room template {@code <prefix>/{room}}.
+     * channel} maps to the room template {@code <prefix>/{room}}. The clients run with the fix of
+     * cable/anycable-reset-fix.mjs.
      */
     CableResumingClients(String cableUrl, String channel, String roomPrefix, TestGateway gateway) throws InterruptedException {
-        this.node = NodeScript.start("cable/many.mjs", cableUrl, channel);
+        this(cableUrl, channel, roomPrefix, gateway, false);
+    }
+
+    /** {@code unfixed}: the library as published, without the fix of cable/anycable-reset-fix.mjs. */
+    CableResumingClients(String cableUrl, String channel, String roomPrefix, TestGateway gateway, boolean unfixed) throws InterruptedException {
+        this.node = unfixed ? NodeScript.start("cable/many.mjs", cableUrl, channel, "--unfixed")
+                : NodeScript.start("cable/many.mjs", cableUrl, channel);
         this.gateway = gateway;
         this.prefix = roomPrefix + "/";
         node.awaitLine("ready", 30);
@@ -66,7 +76,7 @@ final class CableResumingClients implements AutoCloseable {
 
     /** Rooms are full room names under the channel's prefix. */
     Client add(String id, String token, List<String> rooms, String epoch) {
-        Client c = new Client(rooms, epoch);
+        Client c = new Client(id, rooms, epoch);
         clients.put(id, c);
         node.send("client " + id + " " + token + " " + String.join(",", rooms.stream().map(r -> r.substring(prefix.length())).toList()));
         return c;
@@ -76,7 +86,21 @@ final class CableResumingClients implements AutoCloseable {
         return List.copyOf(clients.values());
     }
 
+    /** The next subscribe client {@code id} sends (also its first, if it is not created yet) is followed at once by a cut of its socket. */
+    void cutAfterNextSubscribe(String id) {
+        node.send("cut " + id);
+    }
+
+    /** Diagnosis: asks the Node process for the client's state and last frames; it prints them (a {@code dump} line). */
+    void dump(String id) {
+        node.send("dump " + id);
+    }
+
     private void onLine(String line) {
+        if (line.startsWith("dump ")) {
+            System.out.println("cable client " + line);
+            return;
+        }
         try {
             handle(line.split(" ", 8));
         } catch (RuntimeException | AssertionError e) {
@@ -109,6 +133,11 @@ final class CableResumingClients implements AutoCloseable {
                 c.sequences.reconcile(room, missed);
             }
             case "rejected" -> throw new AssertionError("subscription rejected: " + String.join(" ", f));
+            case "closed" -> {
+                dump(f[1]); // what led to it, while it is fresh
+                throw new AssertionError("the client closed its subscription (it never subscribes to it again): " + String.join(" ", f));
+            }
+            case "cut" -> cuts.incrementAndGet();
             default -> { }
         }
     }

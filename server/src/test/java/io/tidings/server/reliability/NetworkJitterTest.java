@@ -98,7 +98,15 @@ class NetworkJitterTest {
             // The clients reconnect on their own; wait until each has its rooms' sequences (or time out and show the difference).
             boolean settled = awaitOrFail("every client caught up", SETTLE_MS, () -> all.stream().allMatch(s -> s.matches(published)),
                     () -> failures(natives, socketIo, cable));
-            if (!settled) natives.stream().filter(c -> !c.sequences.matches(published)).forEach(c -> System.out.println("behind: " + c.state()));
+            if (!settled) {
+                natives.stream().filter(c -> !c.sequences.matches(published)).forEach(c -> System.out.println("behind: " + c.state()));
+                for (CableResumingClients.Client c : cable.all()) {
+                    if (c.sequences.matches(published)) continue;
+                    System.out.println("behind: actioncable client " + c.id + " " + c.sequences.summary(published));
+                    cable.dump(c.id); // its state and last frames, printed as a "cable client dump" line
+                }
+                Thread.sleep(1000); // for the dump lines
+            }
             long settledAt = System.nanoTime();
             natives.forEach(NativeResumingClient::stop);
             pool.shutdown();
@@ -107,8 +115,7 @@ class NetworkJitterTest {
             assertThat(failures(natives, socketIo, cable)).as("protocol failures").isEmpty();
             for (NativeResumingClient c : natives) c.sequences.check(c.name, published);
             for (SocketIoResumingClients.Client c : socketIo.all()) c.sequences.check("socket.io " + c.id, published);
-            int k = 0;
-            for (CableResumingClients.Client c : cable.all()) c.sequences.check("actioncable client " + k++, published);
+            for (CableResumingClients.Client c : cable.all()) c.sequences.check("actioncable client " + c.id, published);
 
             int nativeResumes = natives.stream().mapToInt(c -> c.connections.get() - 1).sum();
             int deadConnections = natives.stream().mapToInt(c -> c.deadConnections.get()).sum();

@@ -70,6 +70,17 @@ final class ReceivedSequences {
         }
     }
 
+    /** Diagnosis: per room, how many of the published events arrived and the last one that did. */
+    synchronized String summary(Map<String, List<Long>> published) {
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<String, List<Long>> e : byRoom.entrySet()) {
+            List<Long> seq = e.getValue();
+            b.append(e.getKey()).append(": ").append(seq.size()).append('/').append(published.getOrDefault(e.getKey(), List.of()).size())
+                    .append(" last=").append(seq.isEmpty() ? "-" : seq.get(seq.size() - 1)).append("; ");
+        }
+        return b.toString();
+    }
+
     synchronized int events() {
         return byRoom.values().stream().mapToInt(List::size).sum();
     }
