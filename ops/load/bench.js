@@ -164,7 +164,7 @@ function summarise(scenario, runs) {
       lines.push(`| ${r.server} | ${r.machine.at.slice(11, 19)} (${r.machine.loadavg}) | ${x.latency.p50_ms} | ${x.latency.p99_ms} | ${x.latency.max_ms} | ${fmt(x.delivered.per_s)} | ${x.server && `${x.server.cpu_s} (${x.server.cpu_us_per_delivery})`} | ${x.load_client.cpu_s} | ${x.server && x.server.rss_mib_peak_process} | ${x.machine_cpu && x.machine_cpu.other_cores} | ${x.ok ? 'all 0' : JSON.stringify(x.checks)} |`);
     }
     const p99 = (n) => bestOf(runs, n, (x) => x.latency.p99_ms);
-    lines.push('', `p99 ratios (median of runs): tidings/reference ${ratio(p99('tidings'), p99('reference'))}, tidings-batch/reference ${ratio(p99('tidings-batch'), p99('reference'))}, tidings-sio/reference ${ratio(p99('tidings-sio'), p99('reference'))}, tidings/reference-recovery ${ratio(p99('tidings'), p99('reference-recovery'))}, tidings/bare ${ratio(p99('tidings'), p99('bare'))} (target ≤ 0.5 vs reference)`);
+    lines.push('', `p99 ratios (median of runs): tidings/reference ${ratio(p99('tidings'), p99('reference'))}, tidings-batch/reference ${ratio(p99('tidings-batch'), p99('reference'))}, tidings-sio/reference ${ratio(p99('tidings-sio'), p99('reference'))}, with the npm socket.io-client tidings-sio-npm/reference-npm ${ratio(p99('tidings-sio-npm'), p99('reference-npm'))}, tidings/reference-recovery ${ratio(p99('tidings'), p99('reference-recovery'))}, tidings/bare ${ratio(p99('tidings'), p99('bare'))} (target ≤ 0.5 vs reference)`);
   } else if (scenario === 'saturation') {
     lines.push('| server | run at (load 1/5/15) | sustained deliveries/s | at ev/s | p99 ms there | rounds (ev/s → deliveries/s, p99 ms, server µs per delivery, other processes\' cores) |', '|---|---|---:|---:|---:|---|');
     for (const r of runs) {
@@ -173,7 +173,7 @@ function summarise(scenario, runs) {
       lines.push(`| ${r.server} | ${r.machine.at.slice(11, 19)} (${r.machine.loadavg}) | ${fmt(x.sustained_per_s)} | ${x.sustained_rate} | ${x.sustained_p99_ms} | ${x.rounds.map((q) => `${q.rate}→${fmt(q.per_s)}, ${q.latency.p99_ms}, ${q.server ? q.server.cpu_us_per_delivery : '?'} µs, ${q.machine_cpu ? q.machine_cpu.other_cores : '?'}${q.checks.lost ? ` (lost ${q.checks.lost})` : ''}`).join('; ')} |`);
     }
     const s = (n) => bestOf(runs, n, (x) => x.sustained_per_s);
-    lines.push('', `ratios (median of runs): tidings/reference ${ratio(s('tidings'), s('reference'))} (target ≥ 2), tidings-batch/reference ${ratio(s('tidings-batch'), s('reference'))}, tidings-sio/reference ${ratio(s('tidings-sio'), s('reference'))}, tidings/bare ${ratio(s('tidings'), s('bare'))} (target ≥ 0.8)`);
+    lines.push('', `ratios (median of runs): tidings/reference ${ratio(s('tidings'), s('reference'))} (target ≥ 2), tidings-batch/reference ${ratio(s('tidings-batch'), s('reference'))}, tidings-sio/reference ${ratio(s('tidings-sio'), s('reference'))}, tidings-sio-npm/reference-npm ${ratio(s('tidings-sio-npm'), s('reference-npm'))}, tidings/bare ${ratio(s('tidings'), s('bare'))} (target ≥ 0.8)`);
   } else if (scenario === 'idle') {
     lines.push('| server | run at (load 1/5/15) | connections | connect s | RSS before → after MiB | heap before → after MiB | RSS KiB/conn | heap KiB/conn |', '|---|---|---:|---:|---|---|---:|---:|');
     for (const r of runs) {

@@ -6,8 +6,11 @@
 //                      data directory, generated credentials; clients on the native protocol
 //   tidings-batch      the same gateway, native clients asking for batched messages (?batch=1)
 //   tidings-sio        the same gateway, clients on its Socket.IO endpoint
+//   tidings-sio-npm    the same, with the npm socket.io-client package (lib/npm-clients.js)
+//   tidings-cable-npm  the same gateway, @rails/actioncable clients on /cable (NotificationsChannel → the room)
 //   reference          socket.io@4 (server/src/test/node/socketio-reference-server.js), broadcast
 //                      to a room, without connection state recovery
+//   reference-npm      the same, with the npm socket.io-client package
 //   reference-recovery the same with connectionStateRecovery (in memory)
 //   bare               bench/…/BareBroadcastServer: Undertow broadcasting to a room, no log — the
 //                      framework's ceiling on this machine
@@ -25,7 +28,10 @@ const KINDS = {
   tidings: { kind: 'tidings', protocol: 'native', resumable: true },
   'tidings-batch': { kind: 'tidings', protocol: 'native-batch', resumable: true },
   'tidings-sio': { kind: 'tidings', protocol: 'socketio', resumable: true },
+  'tidings-sio-npm': { kind: 'tidings', protocol: 'socket.io-client', resumable: false },
+  'tidings-cable-npm': { kind: 'tidings', protocol: 'actioncable', resumable: false },
   reference: { kind: 'reference', protocol: 'socketio', resumable: false },
+  'reference-npm': { kind: 'reference', protocol: 'socket.io-client', resumable: false },
   'reference-recovery': { kind: 'reference', protocol: 'socketio', resumable: true },
   bare: { kind: 'bare', protocol: 'native', resumable: false },
 };
@@ -117,6 +123,7 @@ async function startServer(name, dir, o = {}) {
       TIDINGS_PUBLISH_KEYS: publishKey,
       TIDINGS_AUDIT_KEYS: `aud_bench_${rand(12)}`,
       TIDINGS_DURABILITY: o.durability || 'process_crash',
+      TIDINGS_CABLE_CHANNELS: 'NotificationsChannel=loadtest', // the ActionCable clients' room: the token grants it
     };
     const launcher = path.join(root, 'ops/bin/tidings');
     started = await spawnListening(launcher, ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], env, logFile,

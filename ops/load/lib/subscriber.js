@@ -86,6 +86,7 @@ class Subscriber {
   open(timeoutMs = 30000) {
     this.closed = null;
     this.closing = false;
+    if (this.wire.open) return this.wire.open(this, timeoutMs); // an npm client: it owns its socket
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, localAddress: this.localAddress });
       this.ws = ws;
@@ -122,7 +123,8 @@ class Subscriber {
   /** Cuts the connection without a close handshake (as a dropped network would). */
   terminate() {
     this.closing = true;
-    if (this.ws) this.ws.terminate();
+    if (this.ws && this.wire.terminate) this.wire.terminate(this);
+    else if (this.ws) this.ws.terminate();
   }
 
   _settleWaiters(err) {
@@ -212,7 +214,8 @@ class Subscriber {
 
   close() {
     this.closing = true;
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, 'done');
+    if (this.ws && this.wire.close) this.wire.close(this);
+    else if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, 'done');
     else if (this.ws) this.ws.terminate();
   }
 

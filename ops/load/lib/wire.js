@@ -10,7 +10,8 @@
 //              recover a session), join with an ack (the ack is "live"), events
 //              42["<room>::<type>",data,offset]; the server's pings are answered.
 // A wire turns frames into calls on the subscriber: s._connected(info), s._onEvent(data, offset, at),
-// s._live(), s._error(frame), s._gap(frame).
+// s._live(), s._error(frame), s._gap(frame). The published npm clients (lib/npm-clients.js) are
+// wires too: they own their connection (open, close, terminate) and call the same methods.
 
 const native = {
   name: 'native',
@@ -107,7 +108,7 @@ const socketio = {
   },
 };
 
-const WIRES = { native, 'native-batch': nativeBatch, socketio };
+const WIRES = { native, 'native-batch': nativeBatch, socketio, ...require('./npm-clients').NPM_WIRES };
 
 function wireOf(name) {
   const w = WIRES[name];
