@@ -16,7 +16,9 @@ import java.util.function.Function;
  */
 public final class Frames {
     private final Event event;
-    private final Map<Object, byte[]> cache = new HashMap<>(4);
+    private final Map<Key, byte[]> cache = new HashMap<>(4);
+
+    private record Key(String kind, Object variant) {}
     private long encodedBytes;
     private java.util.concurrent.atomic.AtomicLong charged; // the ring's byte count while this is in it, else null
 
@@ -28,8 +30,14 @@ public final class Frames {
         return event;
     }
 
-    /** The frame for {@code key}, encoded by {@code encoder} the first time it is asked for. */
-    public synchronized byte[] get(Object key, Function<Event, byte[]> encoder) {
+    /**
+     * The frame of protocol {@code kind} for {@code variant} (what else the bytes depend on: a room, an
+     * identifier, a list of rooms), encoded by {@code encoder} the first time it is asked for. The key
+     * is built from the parts, not concatenated: a fan-out asks once per recipient, and the parts'
+     * hashes are already cached in them.
+     */
+    public synchronized byte[] get(String kind, Object variant, Function<Event, byte[]> encoder) {
+        Key key = new Key(kind, variant);
         byte[] frame = cache.get(key);
         if (frame == null) {
             frame = encoder.apply(event);

@@ -170,7 +170,10 @@ public abstract class Session {
         synchronized (this) {
             if (mode == Mode.CLOSED) return null;
             Subscription old = subscriptions.remove(key);
-            if (old != null) hub.unindex(old);
+            if (old != null) {
+                old.current = false;
+                hub.unindex(old);
+            }
             // A resume always goes through the catch-up, even from the head: an event committed
             // between reading the head and indexing the subscription would otherwise be missed.
             boolean replay = after != null && gap == null;
@@ -202,6 +205,7 @@ public abstract class Session {
     public final synchronized boolean leave(String key) {
         Subscription sub = subscriptions.remove(key);
         if (sub == null) return false;
+        sub.current = false;
         hub.unindex(sub);
         return true;
     }
@@ -276,7 +280,7 @@ public abstract class Session {
         long index = event.offset().index();
         List<Subscription> due = new ArrayList<>(subs.size());
         for (Subscription s : subs) {
-            if (s.position < index && subscriptions.get(s.key) == s) due.add(s);
+            if (s.position < index && s.current) due.add(s); // a field, not a lookup: once per recipient
         }
         return due;
     }
@@ -474,7 +478,10 @@ public abstract class Session {
             if (mode == Mode.CLOSED) return;
             if (mode == Mode.CATCHING_UP) hub.catchUpEnded();
             mode = Mode.CLOSED;
-            for (Subscription s : subscriptions.values()) hub.unindex(s);
+            for (Subscription s : subscriptions.values()) {
+                s.current = false;
+                hub.unindex(s);
+            }
             subscriptions.clear();
             if (!catchUpScheduled) closeCursor();
         }

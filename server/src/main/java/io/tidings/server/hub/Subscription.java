@@ -14,6 +14,8 @@ public final class Subscription {
     long position;
     /** True from a join with a resume offset until the session has caught up ("live" is then announced). */
     boolean replaying;
+    /** False once the session no longer holds it (left, replaced by a new join of its key, closed). */
+    boolean current = true;
 
     Subscription(Session session, String key, String room, long position, boolean replaying) {
         this.session = session;

@@ -134,7 +134,7 @@ final class SseSession extends Session {
     protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
         List<String> rooms = coveredRoomsOf(frames.event());
         // Room names contain no whitespace, so '\n' separates them unambiguously in the cache key.
-        out.add(frames.get("sse|" + String.join("\n", rooms), ev -> {
+        out.add(frames.get("sse", rooms, ev -> {
             byte[] json = EventJson.nativeFrame(ev, rooms); // one line: EventJson keeps frames on one line
             byte[] head = ("id: " + ev.offset() + "\ndata: ").getBytes(StandardCharsets.US_ASCII);
             byte[] frame = new byte[head.length + json.length + 2];

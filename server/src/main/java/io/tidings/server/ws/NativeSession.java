@@ -193,7 +193,7 @@ final class NativeSession extends WebSocketSession {
     protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
         List<String> rooms = coveredRoomsOf(frames.event());
         // Room names contain no whitespace, so '\n' separates them unambiguously in the cache key.
-        out.add(frames.get("native|" + String.join("\n", rooms), ev -> EventJson.nativeFrame(ev, rooms)));
+        out.add(frames.get("native", rooms, ev -> EventJson.nativeFrame(ev, rooms)));
     }
 
     @Override

@@ -50,8 +50,8 @@ class RecentEventsTest {
         RecentEvents ring = new RecentEvents(1024, 1000);
         addEvents(ring, 5, 100);
         assertThat(ring.bytes()).isEqualTo(500);
-        ring.get(4).get("native", e -> new byte[300]); // a frame encoded later counts too
-        ring.get(4).get("native", e -> new byte[300]); // once
+        ring.get(4).get("native", "room", e -> new byte[300]); // a frame encoded later counts too
+        ring.get(4).get("native", "room", e -> new byte[300]); // once
         assertThat(ring.bytes()).isEqualTo(800);
         ring.add(event(60, 400), 50); // 1,200 > 1,000: the oldest go until it fits
         assertThat(ring.bytes()).isEqualTo(1000);
@@ -86,7 +86,7 @@ class RecentEventsTest {
         addEvents(ring, 2, 10);
         Frames first = ring.get(0); // a reader holds it
         ring.add(event(30, 10), 20); // drops the first
-        first.get("socketio", e -> new byte[500]);
+        first.get("socketio", "room", e -> new byte[500]);
         assertThat(ring.bytes()).isEqualTo(20);
     }
 }

@@ -371,9 +371,9 @@ final class CableSession extends WebSocketSession {
             String literal = c.identifierJson();
             if (extended) {
                 String room = s.room();
-                out.add(frames.get("cable-ext|" + room + "|" + literal, e -> CableFrames.extendedMessage(e, literal, room)));
+                out.add(frames.get("cable-ext", java.util.List.of(room, literal), e -> CableFrames.extendedMessage(e, literal, room)));
             } else {
-                out.add(frames.get("cable|" + literal, e -> CableFrames.message(e, literal)));
+                out.add(frames.get("cable", literal, e -> CableFrames.message(e, literal)));
             }
         }
     }

@@ -549,7 +549,7 @@ final class SocketIoSession extends WebSocketSession {
     protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
         Event e = frames.event();
         String room = matchedRoom(e, due);
-        out.add(frames.get("socketio|" + room, ev -> EventJson.withData(
+        out.add(frames.get("socketio", room, ev -> EventJson.withData(
                 "42[" + Json.quote(RoomContract.eventName(room, ev.type())) + ",", ev, ",\"" + ev.offset() + "\"]")));
     }
 
