@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
@@ -101,6 +102,15 @@ final class ChronicleEventLog implements EventLog {
      * which costs about four such waits on the next open and append before Chronicle discards the file.
      */
     static final long CHRONICLE_TIMEOUT_MILLIS = 1_000;
+    /**
+     * A waiter for the next commit ({@link #awaitCommitAfter}) that comes within this long of the
+     * latest one polls instead of asking to be woken: under a steady stream of appends, a wake-up
+     * per commit cost the appending thread a system call and the waiter (the hub's dispatcher) a
+     * context switch per event (measured at 34k single-event publishes/s: 10k wake-ups/s, ~5 µs of
+     * CPU per event on the dispatcher alone). It is also the longest a waiter sleeps past a
+     * commit while appends stream in; when they come further apart, it is woken at the commit.
+     */
+    static final long STREAMING_GAP_NANOS = 250_000;
     private final LogConfig config;
     private final Path dir;
     private final String epoch;
@@ -127,6 +137,8 @@ final class ChronicleEventLog implements EventLog {
     private long synced;
 
     private volatile long committed;
+    /** {@link System#nanoTime()} of the latest commit; tells a waiter whether appends are streaming in. */
+    private volatile long committedAtNanos = System.nanoTime() - STREAMING_GAP_NANOS;
     private final Object commitSignal = new Object();
     private final AtomicInteger waiters = new AtomicInteger();
 
@@ -361,6 +373,7 @@ final class ChronicleEventLog implements EventLog {
     private void publish(long index) {
         headMark.set(index); // first: the mark may run ahead of what readers saw, never behind it
         committed = index;
+        committedAtNanos = System.nanoTime();
         if (waiters.get() > 0) {
             synchronized (commitSignal) {
                 commitSignal.notifyAll();
@@ -368,8 +381,18 @@ final class ChronicleEventLog implements EventLog {
         }
     }
 
-    /** Parks the calling thread until the head passes {@code index}, the log closes, or the time is up. */
+    /**
+     * Parks the calling thread until the head passes {@code index}, the log closes, or the time is
+     * up; while commits come less than {@link #STREAMING_GAP_NANOS} apart, for at most that long
+     * instead (the caller looks again: a poll spares the appenders a wake-up per commit).
+     */
     void awaitCommitAfter(long index, long nanos) throws InterruptedException {
+        if (committed > index || closed) return;
+        if (System.nanoTime() - committedAtNanos < STREAMING_GAP_NANOS) {
+            LockSupport.parkNanos(Math.min(nanos, STREAMING_GAP_NANOS));
+            if (Thread.interrupted()) throw new InterruptedException();
+            return;
+        }
         waiters.incrementAndGet();
         try {
             synchronized (commitSignal) {

@@ -27,8 +27,10 @@ final class DedupeIndex {
 
     void remember(String producerId, Appended appended) {
         if (maxIds == 0 || windowMillis == 0) return;
-        byId.remove(producerId);
-        byId.put(producerId, appended);
+        if (byId.put(producerId, appended) != null) { // seen before (recovery, after its window): move it to the newest end
+            byId.remove(producerId);
+            byId.put(producerId, appended);
+        }
         if (byId.size() > maxIds) {
             Iterator<String> oldest = byId.keySet().iterator();
             oldest.next();

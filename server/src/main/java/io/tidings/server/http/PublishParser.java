@@ -3,7 +3,6 @@ package io.tidings.server.http;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadConstraints;
 import io.tidings.server.hub.Rooms;
 import io.tidings.storage.Appended;
 import io.tidings.storage.NewEvent;
@@ -31,9 +30,18 @@ public final class PublishParser implements PublishFormat {
         this.maxBatchEvents = maxBatchEvents;
     }
 
-    /** The events, in order; {@code single} if the body was one bare object. */
+    /**
+     * The events, in order; {@code single} if the body was one bare object. The usual body, one
+     * plain event, is read by {@link PlainEventReader}; any other goes through Jackson.
+     */
     @Override
     public Batch parse(byte[] body) throws ApiError {
+        NewEvent plain = maxBatchEvents < 1 ? null : PlainEventReader.read(body, maxEventBytes);
+        return plain != null ? new Batch(List.of(plain), true) : parseWithJackson(body);
+    }
+
+    /** {@link #parse} without the plain reader: every body through Jackson (and its errors). */
+    Batch parseWithJackson(byte[] body) throws ApiError {
         List<NewEvent> events = new ArrayList<>();
         int roots = 0;
         boolean array = false;
@@ -80,6 +88,12 @@ public final class PublishParser implements PublishFormat {
 
     /** {@code {"offsets":[…],"duplicates":[…]}}; a single-object body also gets {@code "offset"}. */
     public static String answer(List<Appended> appended, boolean single) {
+        if (single && appended.size() == 1) { // the usual publish: one token, no lists to build
+            Appended a = appended.get(0);
+            String offset = a.offset().toString();
+            return "{\"offset\":\"" + offset + "\",\"duplicate\":" + a.duplicate() + ",\"offsets\":[\"" + offset
+                    + "\"],\"duplicates\":[" + (a.duplicate() ? "0" : "") + "]}";
+        }
         StringBuilder b = new StringBuilder(32 + appended.size() * 32);
         if (single) b.append("{\"offset\":\"").append(appended.get(0).offset()).append("\",\"duplicate\":")
                 .append(appended.get(0).duplicate()).append(',');

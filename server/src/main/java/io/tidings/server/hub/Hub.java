@@ -245,15 +245,18 @@ public final class Hub implements AutoCloseable {
 
     private void fanOut(Frames frames) {
         Event e = frames.event();
-        Map<Session, List<Subscription>> targets = new IdentityHashMap<>();
+        Map<Session, List<Subscription>> targets = null; // made for the first subscriber: most events of a busy log may have none
         for (String room : e.rooms()) {
             for (int end = room.length(); end > 0; end = room.lastIndexOf('/', end - 1)) {
                 Set<Subscription> subs = byRoom.get(end == room.length() ? room : room.substring(0, end));
                 if (subs == null) continue;
-                for (Subscription s : subs) targets.computeIfAbsent(s.session, k -> new ArrayList<>(1)).add(s);
+                for (Subscription s : subs) {
+                    if (targets == null) targets = new IdentityHashMap<>();
+                    targets.computeIfAbsent(s.session, k -> new ArrayList<>(1)).add(s);
+                }
             }
         }
-        if (targets.isEmpty()) return;
+        if (targets == null || targets.isEmpty()) return;
         long previous = dispatched;
         for (Map.Entry<Session, List<Subscription>> t : targets.entrySet()) {
             t.getKey().offerLive(frames, t.getValue(), previous);

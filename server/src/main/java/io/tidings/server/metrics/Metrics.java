@@ -65,6 +65,8 @@ public final class Metrics {
     private final ConcurrentMap<String, Counter[]> deliveryCounters = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, AtomicLong> connections = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Timer> webhookTimers = new ConcurrentHashMap<>();
+    /** Per scope, then key name: the counter of the key's accepted requests. */
+    private final ConcurrentMap<String, ConcurrentMap<String, Counter>> apiKeyOk = new ConcurrentHashMap<>();
     private final Timer appendLatency;
     private final Timer deliveryLatency;
     private final DistributionSummary lagEvents;
@@ -375,8 +377,13 @@ public final class Metrics {
 
     /** An API request authorized by key {@code name} (configured names only: bounded). scope: publish, audit. */
     public void apiKeyUsed(String name, String scope) {
-        counter("tidings_api_key_requests_total", "HTTP API requests by key name and scope",
-                "key", name, "scope", scope, "outcome", "ok").increment();
+        // every API request counts: by scope, then key name (both strings hash once), no key built
+        ConcurrentMap<String, Counter> byName = apiKeyOk.get(scope);
+        if (byName == null) byName = apiKeyOk.computeIfAbsent(scope, s -> new ConcurrentHashMap<>());
+        Counter c = byName.get(name);
+        if (c == null) c = byName.computeIfAbsent(name, n -> counter("tidings_api_key_requests_total",
+                "HTTP API requests by key name and scope", "key", n, "scope", scope, "outcome", "ok"));
+        c.increment();
     }
 
     /** An API request refused because a room lies outside the key's prefixes. */
