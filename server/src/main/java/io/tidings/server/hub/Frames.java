@@ -17,10 +17,10 @@ import java.util.function.Function;
 public final class Frames {
     private final Event event;
     private final Map<Key, byte[]> cache = new HashMap<>(4);
-
-    private record Key(String kind, Object variant) {}
     private long encodedBytes;
     private java.util.concurrent.atomic.AtomicLong charged; // the ring's byte count while this is in it, else null
+
+    private record Key(String kind, Object variant) {}
 
     Frames(Event event) {
         this.event = event;

@@ -256,7 +256,7 @@ public final class Hub implements AutoCloseable {
                 }
             }
         }
-        if (targets == null || targets.isEmpty()) return;
+        if (targets == null) return; // made only when a subscriber is added: never empty
         long previous = dispatched;
         for (Map.Entry<Session, List<Subscription>> t : targets.entrySet()) {
             t.getKey().offerLive(frames, t.getValue(), previous);

@@ -133,7 +133,6 @@ final class SseSession extends Session {
     @Override
     protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
         List<String> rooms = coveredRoomsOf(frames.event());
-        // Room names contain no whitespace, so '\n' separates them unambiguously in the cache key.
         out.add(frames.get("sse", rooms, ev -> {
             byte[] json = EventJson.nativeFrame(ev, rooms); // one line: EventJson keeps frames on one line
             byte[] head = ("id: " + ev.offset() + "\ndata: ").getBytes(StandardCharsets.US_ASCII);

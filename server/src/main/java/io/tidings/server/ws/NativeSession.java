@@ -192,7 +192,6 @@ final class NativeSession extends WebSocketSession {
     @Override
     protected void encode(Frames frames, List<Subscription> due, List<byte[]> out) {
         List<String> rooms = coveredRoomsOf(frames.event());
-        // Room names contain no whitespace, so '\n' separates them unambiguously in the cache key.
         out.add(frames.get("native", rooms, ev -> EventJson.nativeFrame(ev, rooms)));
     }
 
