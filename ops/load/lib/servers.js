@@ -12,6 +12,8 @@
 //                      to a room, without connection state recovery
 //   reference-npm      the same, with the npm socket.io-client package
 //   reference-recovery the same with connectionStateRecovery (in memory)
+//   reference-recovery-npm  the same, with the npm socket.io-client package: like Tidings' frames, each
+//                      event carries its recovery offset as a last argument
 //   bare               bench/…/BareBroadcastServer: Undertow broadcasting to a room, no log — the
 //                      framework's ceiling on this machine
 // Each started server: {name, protocol, pid, url, token, publishKey, log, resumable, heapBytes(), stop()}.
@@ -33,6 +35,7 @@ const KINDS = {
   reference: { kind: 'reference', protocol: 'socketio', resumable: false },
   'reference-npm': { kind: 'reference', protocol: 'socket.io-client', resumable: false },
   'reference-recovery': { kind: 'reference', protocol: 'socketio', resumable: true },
+  'reference-recovery-npm': { kind: 'reference', protocol: 'socket.io-client', resumable: true },
   bare: { kind: 'bare', protocol: 'native', resumable: false },
 };
 const SERVER_NAMES = Object.keys(KINDS);
