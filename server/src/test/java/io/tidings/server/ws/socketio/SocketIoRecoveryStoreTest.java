@@ -160,5 +160,6 @@ class SocketIoRecoveryStoreTest {
             assertThat(s.find(pid).join()).as(pid).isNull();
         }
         assertThat(s.find(PID_A).join()).isNotNull();
+        s.close(); // its writer thread stops before the temporary directory is deleted
     }
 }
